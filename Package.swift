@@ -1,0 +1,46 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let upcoming: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "Understudy",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "understudy", targets: ["understudy"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .target(name: "CLinux"),
+        .target(name: "Zstd", dependencies: ["CZstd"], swiftSettings: upcoming),
+        .target(
+            name: "BlockStore",
+            dependencies: [
+                "Zstd", "CLinux",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: upcoming
+        ),
+        .target(name: "Capture", dependencies: ["BlockStore", "CLinux"], swiftSettings: upcoming),
+        .target(name: "DiskImage", dependencies: ["BlockStore", "CLinux"], swiftSettings: upcoming),
+        .executableTarget(
+            name: "understudy",
+            dependencies: [
+                "BlockStore", "Capture", "DiskImage",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: upcoming
+        ),
+        .testTarget(name: "BlockStoreTests", dependencies: ["BlockStore", "Capture", "DiskImage", "Zstd"], swiftSettings: upcoming),
+        .testTarget(name: "CLITests", dependencies: ["BlockStore"], swiftSettings: upcoming),
+    ]
+)

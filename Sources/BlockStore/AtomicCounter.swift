@@ -1,0 +1,11 @@
+import Synchronization
+
+/// A counter shared by worker threads.
+public final class AtomicCounter: Sendable {
+    private let total = Atomic<Int64>(0)
+    public init() {}
+    /// Adds `n` and returns the new total.
+    @discardableResult
+    public func add(_ n: Int) -> Int64 { total.add(Int64(n), ordering: .relaxed).newValue }
+    public var value: Int64 { total.load(ordering: .relaxed) }
+}

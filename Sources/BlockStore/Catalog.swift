@@ -1,0 +1,167 @@
+public import Foundation
+internal import GRDB
+
+/// The SQLite catalog: machines and recovery points (later: standbys, jobs, audit).
+/// Chunks are not listed here; the index trees refer to them.
+public final class Catalog: Sendable {
+    public let path: String
+    private let db: DatabasePool
+
+    init(path: String) throws {
+        self.path = path
+        do {
+            var config = Configuration()
+            config.busyMode = .timeout(60)
+            config.prepareDatabase { db in
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+            }
+            db = try DatabasePool(path: path, configuration: config)
+            let migrator = Self.migrator
+            if try db.read({ try migrator.hasBeenSuperseded($0) }) {
+                throw StoreError(.newerFormat, "catalog \(path) was written by a newer Understudy; upgrade to use this store",
+                                 at: .init(path: path))
+            }
+            try migrator.migrate(db)
+            _ = try db.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM point") }
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw Self.map(error, path: path)
+        }
+    }
+
+    private static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.create(table: "machine") { t in
+                t.primaryKey("name", .text)
+                t.column("blockSize", .integer).notNull()
+                t.column("created", .double).notNull()
+            }
+            try db.create(table: "point") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("machine", .text).notNull().indexed().references("machine", onDelete: .restrict)
+                t.column("time", .double).notNull()
+                t.column("diskSize", .integer).notNull()
+                t.column("blockSize", .integer).notNull()
+                t.column("blockCount", .integer).notNull()
+                t.column("indexRoot", .text).notNull()
+                t.column("indexDepth", .integer).notNull()
+                t.column("parent", .integer)
+                t.column("source", .text).notNull()
+                t.column("stats", .text).notNull()
+            }
+        }
+        return migrator
+    }
+
+    static func map(_ error: any Error, path: String) -> StoreError {
+        if let db = error as? DatabaseError {
+            switch db.resultCode {
+            case .SQLITE_CORRUPT, .SQLITE_NOTADB:
+                return StoreError(.corruptCatalog, "catalog \(path) is damaged (\(db.message ?? "\(db.resultCode)")); the chunks are intact, restore the catalog from a backup",
+                                  at: .init(path: path))
+            case .SQLITE_FULL:
+                return StoreError(.noSpace, "catalog \(path): file system full", at: .init(path: path))
+            case .SQLITE_BUSY, .SQLITE_LOCKED:
+                return StoreError(.locked, "catalog \(path) is busy: another process holds it too long", at: .init(path: path))
+            default:
+                return StoreError(.io, "catalog \(path): \(db.message ?? "\(db.resultCode)")", at: .init(path: path))
+            }
+        }
+        return StoreError(.io, "catalog \(path): \(error)", at: .init(path: path))
+    }
+
+    private func read<T>(_ body: (Database) throws -> T) throws -> T {
+        do { return try db.read(body) } catch { throw Self.map(error, path: path) }
+    }
+
+    private func write<T>(_ body: (Database) throws -> T) throws -> T {
+        do { return try db.write(body) } catch let error as StoreError { throw error } catch { throw Self.map(error, path: path) }
+    }
+
+    // MARK: machines
+
+    public func machines() throws -> [Machine] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT name, blockSize, created FROM machine ORDER BY name").map(Self.machine)
+        }
+    }
+
+    public func machine(_ name: String) throws -> Machine? {
+        try read { db in
+            try Row.fetchOne(db, sql: "SELECT name, blockSize, created FROM machine WHERE name = ?", arguments: [name]).map(Self.machine)
+        }
+    }
+
+    /// The machine, created with `blockSize` if new.
+    public func ensureMachine(_ name: String, blockSize: Int) throws -> Machine {
+        try write { db in
+            try db.execute(sql: "INSERT OR IGNORE INTO machine (name, blockSize, created) VALUES (?, ?, ?)",
+                           arguments: [name, blockSize, Date().timeIntervalSince1970])
+            return try Row.fetchOne(db, sql: "SELECT name, blockSize, created FROM machine WHERE name = ?", arguments: [name]).map(Self.machine)!
+        }
+    }
+
+    private static func machine(_ row: Row) -> Machine {
+        Machine(name: row["name"], blockSize: row["blockSize"], created: Date(timeIntervalSince1970: row["created"]))
+    }
+
+    // MARK: points
+
+    private static let pointColumns = "id, machine, time, diskSize, blockSize, blockCount, indexRoot, indexDepth, parent, source, stats"
+
+    /// The machine's points, oldest first.
+    public func points(of machine: String) throws -> [RecoveryPoint] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT \(Self.pointColumns) FROM point WHERE machine = ? ORDER BY time, id", arguments: [machine])
+                .map(Self.point)
+        }
+    }
+
+    public func allPoints() throws -> [RecoveryPoint] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT \(Self.pointColumns) FROM point ORDER BY machine, time, id").map(Self.point)
+        }
+    }
+
+    public func point(_ id: Int64) throws -> RecoveryPoint? {
+        try read { db in
+            try Row.fetchOne(db, sql: "SELECT \(Self.pointColumns) FROM point WHERE id = ?", arguments: [id]).map(Self.point)
+        }
+    }
+
+    /// Records a point; this insert is the commit of a capture.
+    public func insert(_ point: RecoveryPoint) throws -> RecoveryPoint {
+        let stats = String(decoding: try! JSONEncoder().encode(point.stats), as: UTF8.self)
+        return try write { db in
+            try db.execute(sql: """
+                INSERT INTO point (machine, time, diskSize, blockSize, blockCount, indexRoot, indexDepth, parent, source, stats)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [point.machine, point.time.timeIntervalSince1970, point.diskSize, point.blockSize,
+                                 point.index.blockCount, point.index.root.hex, point.index.depth, point.parent,
+                                 point.source, stats])
+            var saved = point
+            saved.id = db.lastInsertedRowID
+            return saved
+        }
+    }
+
+    public func deletePoint(_ id: Int64) throws {
+        try write { db in try db.execute(sql: "DELETE FROM point WHERE id = ?", arguments: [id]) }
+    }
+
+    private static func point(_ row: Row) throws -> RecoveryPoint {
+        let rootHex: String = row["indexRoot"]
+        guard let root = ChunkID(hex: rootHex) else {
+            throw DatabaseError(resultCode: .SQLITE_CORRUPT, message: "point \(row["id"] as Int64) has an invalid index root")
+        }
+        let statsText: String = row["stats"]
+        let stats = (try? JSONDecoder().decode(CaptureStats.self, from: Data(statsText.utf8))) ?? CaptureStats()
+        return RecoveryPoint(
+            id: row["id"], machine: row["machine"], time: Date(timeIntervalSince1970: row["time"]),
+            diskSize: row["diskSize"], blockSize: row["blockSize"],
+            index: BlockIndexRoot(root: root, depth: row["indexDepth"], blockCount: row["blockCount"]),
+            parent: row["parent"], source: row["source"], stats: stats)
+    }
+}

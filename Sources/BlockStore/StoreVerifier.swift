@@ -1,0 +1,131 @@
+import Foundation
+import Zstd
+
+/// One problem `verify --chunks` found.
+public struct VerifyProblem: Codable, Sendable, CustomStringConvertible {
+    public var kind: String
+    public var machine: String?
+    public var point: Int64?
+    public var block: Int?
+    public var chunk: ChunkID?
+    public var message: String
+
+    public var description: String {
+        var place: [String] = []
+        if let machine { place.append("machine \(machine)") }
+        if let point { place.append("point \(point)") }
+        if let block { place.append("block \(block)") }
+        if let chunk { place.append("chunk \(chunk.hex)") }
+        return "\(kind): \(message)" + (place.isEmpty ? "" : " [\(place.joined(separator: ", "))]")
+    }
+}
+
+/// What `verify --chunks` checked.
+public struct VerifyReport: Codable, Sendable {
+    public var chunks = 0
+    public var chunkBytes: Int64 = 0
+    public var points = 0
+    public var problems: [VerifyProblem] = []
+    public var seconds: Double = 0
+}
+
+extension Store {
+    /// Re-hashes every chunk, then walks every point's index: each page and block chunk must be
+    /// present and sound. Problems are named by machine, point, block and chunk.
+    public func verifyChunks(progress: any ProgressReporter = SilentProgress()) throws -> VerifyReport {
+        let started = Date()
+        var report = VerifyReport()
+        var present: [ChunkID] = []
+        do {
+            try chunks.forEachChunk { id, _ in present.append(id) }
+        } catch {
+            throw (error as? StoreError) ?? StoreError(.io, "listing chunks: \(error)")
+        }
+        report.chunks = present.count
+        let bad = BadChunks()
+        let decompressors = (0..<Parallel.workers).map { _ in DecompressorBox() }
+        progress.start(phase: "verify chunks", total: Int64(present.count))
+        let checked = AtomicCounter()
+        try Parallel.forEach(present.count) { (w, i) throws in
+            let id = present[i]
+            let frame: [UInt8]
+            do { frame = try chunks.storedBytes(of: id) } catch { return }  // removed meanwhile (gc)
+            bad.addBytes(frame.count)
+            let size = frame.withUnsafeBytes { frameContentSize($0) } ?? -1
+            if size < 0 || size > 64 << 20 {
+                bad.insert(id, "not a zstd frame")
+            } else {
+                var plain = [UInt8](repeating: 0, count: size)
+                let ok: Bool = plain.withUnsafeMutableBytes { out in
+                    do { try ChunkStore.expand(frame, id: id, into: out, using: decompressors[w].decompressor) } catch { return false }
+                    return true
+                }
+                if !ok { bad.insert(id, "content does not match its SHA-256 name") }
+            }
+            progress.update(done: checked.add(1))
+        }
+        progress.finish()
+        report.chunkBytes = bad.bytes
+        let corrupt = bad.all
+        let presentSet = Set(present)
+        for id in corrupt.keys.sorted() {
+            report.problems.append(VerifyProblem(kind: "corrupt-chunk", chunk: id, message: "chunk file \(chunks.path(of: id)): \(corrupt[id]!)"))
+        }
+        let points = try catalog.allPoints()
+        report.points = points.count
+        for point in points {
+            var reported = 0
+            func problem(_ kind: String, block: Int?, chunk: ChunkID, _ message: String) {
+                reported += 1
+                if reported <= 1000 {
+                    report.problems.append(VerifyProblem(kind: kind, machine: point.machine, point: point.id, block: block, chunk: chunk, message: message))
+                }
+            }
+            do {
+                try BlockIndexReader.walk(point.index, chunks: chunks, page: { id, level, first in
+                    if let why = corrupt[id] {
+                        problem("corrupt-index-page", block: first, chunk: id, "index page (level \(level)) \(why)")
+                        return false
+                    }
+                    if !presentSet.contains(id) {
+                        problem("missing-index-page", block: first, chunk: id, "index page (level \(level)) is missing")
+                        return false
+                    }
+                    return true
+                }, entry: { id, block in
+                    guard !id.isZero else { return }
+                    if let why = corrupt[id] {
+                        problem("corrupt-chunk", block: block, chunk: id, "block \(block) at offset \(Int64(block) * Int64(point.blockSize)): \(why)")
+                    } else if !presentSet.contains(id) {
+                        problem("missing-chunk", block: block, chunk: id, "block \(block) at offset \(Int64(block) * Int64(point.blockSize)): chunk is missing")
+                    }
+                })
+            } catch {
+                let base = (error as? StoreError) ?? StoreError(.io, "\(error)")
+                report.problems.append(VerifyProblem(kind: "index-unreadable", machine: point.machine, point: point.id,
+                                                     block: base.location.block, chunk: base.location.chunk, message: base.message))
+            }
+            if reported > 1000 {
+                report.problems.append(VerifyProblem(kind: "more", machine: point.machine, point: point.id,
+                                                     message: "\(reported - 1000) more problems in this point not listed"))
+            }
+        }
+        report.seconds = Date().timeIntervalSince(started)
+        return report
+    }
+}
+
+final class DecompressorBox: @unchecked Sendable {
+    let decompressor = Decompressor()
+}
+
+/// Chunks found bad by worker threads, and the bytes read.
+final class BadChunks: @unchecked Sendable {
+    private let lock = NSLock()
+    private var found: [ChunkID: String] = [:]
+    private var total: Int64 = 0
+    func insert(_ id: ChunkID, _ why: String) { lock.withLock { found[id] = why } }
+    func addBytes(_ n: Int) { lock.withLock { total += Int64(n) } }
+    var all: [ChunkID: String] { lock.withLock { found } }
+    var bytes: Int64 { lock.withLock { total } }
+}

@@ -1,0 +1,171 @@
+public import BlockStore
+public import Foundation
+import Zstd
+
+/// How to capture.
+public struct CaptureOptions: Sendable {
+    public static let defaultBlockSize = 64 << 10
+    public static let defaultCompressionLevel: Int32 = 3
+    /// For a new machine; an existing machine keeps its own.
+    public var blockSize: Int?
+    public var compressionLevel: Int32 = CaptureOptions.defaultCompressionLevel
+    /// Accept a source smaller than the previous point.
+    public var allowShrink = false
+    /// Bytes read and processed per round.
+    public var batchBytes = 16 << 20
+
+    public init() {}
+
+    public static func validate(blockSize: Int) throws {
+        guard blockSize >= 64 << 10, blockSize <= 4 << 20, blockSize & (blockSize - 1) == 0 else {
+            throw StoreError(.invalidArgument, "block size \(blockSize) is not a power of two from 64 KiB to 4 MiB")
+        }
+    }
+}
+
+/// Per-thread state: zstd context and output buffer.
+final class CaptureWorker: @unchecked Sendable {
+    let compressor: Compressor
+    let output: AlignedBuffer
+
+    init(level: Int32, blockSize: Int) {
+        compressor = Compressor(level: level)
+        output = AlignedBuffer(count: compressBound(max(blockSize, BlockIndexRoot.pageBytes)))
+    }
+
+    /// Compresses and stages one claimed chunk; returns the stored size.
+    func store(_ id: ChunkID, plaintext: UnsafeRawBufferPointer, stager: ChunkStager) throws -> Int {
+        let size: Int
+        do {
+            size = try compressor.compress(plaintext, into: output.bytes)
+        } catch {
+            throw StoreError(.io, "compressing chunk \(id.hex): \(error)", at: .init(chunk: id))
+        }
+        try stager.stage(id, frame: UnsafeRawBufferPointer(output.slice(0, size)))
+        return size
+    }
+}
+
+/// Reads a source disk and records it as a new recovery point of a machine.
+///
+/// Each round reads `batchBytes`, then on every core hashes each block (zero blocks skip the
+/// hash), compares it with the parent point's entry, and compresses and stages only chunks the
+/// store does not hold yet. Memory is bounded by the batch and one output buffer per core.
+public enum Capturer {
+    public static func capture(store: Store, machine name: String, source: SourceDisk, options: CaptureOptions = CaptureOptions(),
+                               progress: any ProgressReporter = SilentProgress()) throws -> RecoveryPoint {
+        let lock = try store.lockMachine(name, purpose: "capture")
+        defer { withExtendedLifetime(lock) {} }
+        let started = Date()
+        if let blockSize = options.blockSize { try CaptureOptions.validate(blockSize: blockSize) }
+        let machine = try store.catalog.ensureMachine(name, blockSize: options.blockSize ?? CaptureOptions.defaultBlockSize)
+        if let wanted = options.blockSize, wanted != machine.blockSize {
+            throw StoreError(.invalidArgument, "machine \(name) uses block size \(machine.blockSize); it cannot change to \(wanted)",
+                             at: .init(machine: name))
+        }
+        let blockSize = machine.blockSize
+        let parent = try store.catalog.points(of: name).last { $0.blockSize == blockSize }
+        if let parent, source.size < parent.diskSize, !options.allowShrink {
+            throw StoreError(.sourceShrank, "source \(source.path) holds \(source.size) bytes but point \(parent.id!) of \(name) held \(parent.diskSize): the disk shrank (wrong source?); pass --allow-shrink if that is intended",
+                             at: .init(machine: name, point: parent.id, path: source.path))
+        }
+
+        let stager = try store.stager(for: name)
+        do {
+            var point = try run(store: store, machine: name, source: source, blockSize: blockSize, parent: parent,
+                                stager: stager, options: options, progress: progress)
+            point.time = started
+            point.stats.seconds = Date().timeIntervalSince(started)
+            try stager.finish()
+            let saved = try store.catalog.insert(point)
+            stager.abandon()  // removes the now empty staging folder
+            return saved
+        } catch {
+            stager.abandon()
+            throw error.located(.init(machine: name))
+        }
+    }
+
+    private static func run(store: Store, machine: String, source: SourceDisk, blockSize: Int, parent: RecoveryPoint?,
+                            stager: ChunkStager, options: CaptureOptions, progress: any ProgressReporter) throws -> RecoveryPoint {
+        let blockCount = Int((source.size + Int64(blockSize) - 1) / Int64(blockSize))
+        let blocksPerBatch = max(1, options.batchBytes / blockSize)
+        let buffer = AlignedBuffer(count: blocksPerBatch * blockSize)
+        let workers = (0..<Parallel.workers).map { _ in CaptureWorker(level: options.compressionLevel, blockSize: blockSize) }
+        let parentIndex = parent.map { BlockIndexReader($0.index, chunks: store.chunks) }
+        var stats = CaptureStats()
+        var ids = [ChunkID](repeating: .zero, count: blocksPerBatch)
+        var claimed = [Bool](repeating: false, count: blocksPerBatch)
+        let storedBytes = AtomicCounter()
+
+        let builder = BlockIndexBuilder(blockCount: blockCount) { (page) throws -> ChunkID in
+            let id = ChunkID.hash(page)
+            if stager.claim(id) {
+                let size = try workers[0].store(id, plaintext: page, stager: stager)
+                stats.indexPages += 1
+                stats.newChunks += 1
+                stats.newBytes += Int64(page.count)
+                storedBytes.add(size)
+            }
+            return id
+        }
+
+        progress.start(phase: "capture", total: source.size)
+        var first = 0
+        while first < blockCount {
+            let count = min(blocksPerBatch, blockCount - first)
+            let offset = Int64(first) * Int64(blockSize)
+            let bytes = Int(min(Int64(count * blockSize), source.size - offset))
+            try source.read(into: buffer.pointer, count: bytes, at: offset)
+            if bytes < count * blockSize {  // the disk's last block is zero-padded
+                memset(buffer.pointer + bytes, 0, count * blockSize - bytes)
+            }
+            let next = offset + Int64(bytes)
+            if next < source.size { source.prefetch(min(options.batchBytes, Int(source.size - next)), at: next) }
+
+            // Hash on every core; zero blocks need no hash.
+            try ids.withUnsafeMutableBufferPointer { (idsOut) throws in
+                nonisolated(unsafe) let idsOut = idsOut
+                try Parallel.forEach(count) { (_, i) throws in
+                    let block = UnsafeRawBufferPointer(buffer.slice(i * blockSize, blockSize))
+                    idsOut[i] = isAllZero(block) ? .zero : ChunkID.hash(block)
+                }
+            }
+            // Decide in block order what is new; each new chunk is claimed once.
+            for i in 0..<count {
+                let id = ids[i]
+                claimed[i] = false
+                let previous = try parentIndex.flatMap { (reader) throws -> ChunkID? in
+                    first + i < reader.index.blockCount ? try reader.entry(first + i) : nil
+                }
+                if id.isZero {
+                    stats.zeroBlocks += 1
+                    if previous != nil && previous != .zero { stats.changedBlocks += 1 }
+                    continue
+                }
+                stats.dataBlocks += 1
+                if id == previous { stats.dedupBlocks += 1; continue }
+                stats.changedBlocks += 1
+                if stager.claim(id) { claimed[i] = true } else { stats.dedupBlocks += 1 }
+            }
+            let newBlocks = claimed[0..<count].filter { $0 }.count
+            stats.newChunks += newBlocks
+            stats.newBytes += Int64(newBlocks * blockSize)
+            // Compress and stage the new ones on every core.
+            try Parallel.forEach(count) { (worker, i) throws in
+                guard claimed[i] else { return }
+                let block = UnsafeRawBufferPointer(buffer.slice(i * blockSize, blockSize))
+                storedBytes.add(try workers[worker].store(ids[i], plaintext: block, stager: stager))
+            }
+            for i in 0..<count { try builder.append(ids[i]) }
+            try stager.flushIfNeeded()
+            first += count
+            progress.update(done: next)
+        }
+        let index = try builder.finish()
+        progress.finish()
+        stats.storedBytes = storedBytes.value
+        return RecoveryPoint(machine: machine, time: Date(), diskSize: source.size, blockSize: blockSize, index: index,
+                             parent: parent?.id, source: source.path, stats: stats)
+    }
+}

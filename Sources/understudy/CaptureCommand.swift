@@ -1,0 +1,51 @@
+import ArgumentParser
+import BlockStore
+import Capture
+
+extension Understudy {
+    struct Capture: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Capture a disk (image file or block device) as a new recovery point; prints the point id.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "The machine the disk belongs to.") var machine: String
+        @Argument(help: "A raw image file or a block device.") var source: String
+        @Option(help: ArgumentHelp("Block size of a new machine, a power of two from 64K to 4M.", valueName: "size"))
+        var blockSize: String?
+        @Option(help: "zstd compression level (1-19).") var level: Int32 = CaptureOptions.defaultCompressionLevel
+        @Flag(help: "Accept a source smaller than the previous point.") var allowShrink = false
+
+        func validate() throws {
+            guard (1...19).contains(level) else { throw ValidationError("--level must be from 1 to 19") }
+            if let blockSize, Size.parse(blockSize) == nil { throw ValidationError("--block-size: cannot read '\(blockSize)' as a size") }
+        }
+
+        func run() throws {
+            var options = CaptureOptions()
+            options.blockSize = blockSize.flatMap(Size.parse)
+            options.compressionLevel = level
+            options.allowShrink = allowShrink
+            try Machine.validate(name: machine)
+            let disk = try SourceDisk(source)
+            let store = try global.openStore(create: true)
+            let point = try Capturer.capture(store: store, machine: machine, source: disk, options: options, progress: global.progress())
+            if global.json { Output.json(PointView(point)); return }
+            print(point.id!)
+            let s = point.stats
+            global.note("point \(point.id!) of \(machine): \(Output.bytes(point.diskSize)) disk, \(s.changedBlocks) blocks changed, \(s.newChunks) new chunks, \(Output.bytes(s.storedBytes)) stored, \(s.zeroBlocks) zero blocks, \(String(format: "%.1f", s.seconds)) s")
+        }
+    }
+}
+
+/// Sizes as users type them: 65536, 64K, 64KiB, 4M, 1G.
+enum Size {
+    static func parse(_ text: String) -> Int? {
+        var digits = text.uppercased()
+        for suffix in ["IB", "B"] where digits.hasSuffix(suffix) { digits.removeLast(suffix.count) }
+        let units: [Character: Int] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40]
+        var scale = 1
+        if let last = digits.last, let unit = units[last] { scale = unit; digits.removeLast() }
+        guard let n = Int(digits), n > 0 else { return nil }
+        let (value, overflow) = n.multipliedReportingOverflow(by: scale)
+        return overflow ? nil : value
+    }
+}

@@ -1,0 +1,33 @@
+import ArgumentParser
+import BlockStore
+
+extension Understudy {
+    struct Forget: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Delete a recovery point from the catalog; `understudy gc` then frees its chunks.")
+        @OptionGroup var global: GlobalOptions
+        @Argument var machine: String
+        @Argument(help: "The point id.") var point: Int64
+
+        func run() throws {
+            let store = try global.openStore()
+            let removed = try store.forget(machine: machine, point: point)
+            if global.json { Output.json(PointView(removed)); return }
+            global.note("forgot point \(point) of \(machine) (\(Output.time(removed.time))); run `understudy gc` to free its chunks")
+        }
+    }
+
+    struct GC: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "gc", abstract: "Delete chunks no recovery point refers to (safe while captures run).")
+        @OptionGroup var global: GlobalOptions
+        @Flag(help: "Count what would be deleted, delete nothing.") var dryRun = false
+
+        func run() throws {
+            let store = try global.openStore()
+            let report = try store.collectGarbage(dryRun: dryRun)
+            if global.json { Output.json(report); return }
+            global.note("\(dryRun ? "would remove" : "removed") \(report.removedChunks) chunks (\(Output.bytes(report.removedBytes))); \(report.referencedChunks) referenced by \(report.points) points; \(report.keptRecent) recent kept for running captures")
+        }
+    }
+}
