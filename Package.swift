@@ -40,7 +40,8 @@ let package = Package(
             ],
             swiftSettings: upcoming
         ),
-        .testTarget(name: "BlockStoreTests", dependencies: ["BlockStore", "Capture", "DiskImage", "Zstd"], swiftSettings: upcoming),
-        .testTarget(name: "CLITests", dependencies: ["BlockStore"], swiftSettings: upcoming),
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: upcoming),
+        .testTarget(name: "BlockStoreTests", dependencies: ["BlockStore", "Capture", "DiskImage", "Zstd", "TestSupport"], swiftSettings: upcoming),
+        .testTarget(name: "CLITests", dependencies: ["BlockStore", "TestSupport"], swiftSettings: upcoming),
     ]
 )

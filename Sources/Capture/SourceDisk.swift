@@ -21,7 +21,7 @@ public final class SourceDisk: Sendable {
         }
         let kind = st.st_mode & S_IFMT
         guard kind == S_IFREG || kind == S_IFBLK else {
-            throw StoreError(.invalidArgument, "source \(spec) is neither a regular file nor a block device", at: .init(path: spec))
+            throw StoreError(.unsupported, "source \(spec) is neither a regular file nor a block device", at: .init(path: spec))
         }
         isBlockDevice = kind == S_IFBLK
         // Devices are read around the page cache; files (often just written) through it.
@@ -31,7 +31,7 @@ public final class SourceDisk: Sendable {
             file = try FileDescriptor(path: spec, flags: O_RDONLY)
         }
         size = try file.size()
-        guard size > 0 else { throw StoreError(.invalidArgument, "source \(spec) is empty", at: .init(path: spec)) }
+        guard size > 0 else { throw StoreError(.unsupported, "source \(spec) is empty", at: .init(path: spec)) }
         _ = posix_fadvise(file.fd, 0, 0, POSIX_FADV_SEQUENTIAL)
     }
 

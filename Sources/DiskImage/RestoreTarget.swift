@@ -34,7 +34,7 @@ final class RestoreTarget: @unchecked Sendable {
         }
         if exists {
             guard (st.st_mode & S_IFMT) == S_IFREG else {
-                throw StoreError(.invalidArgument, "target \(path) is neither a regular file nor a block device", at: .init(path: path))
+                throw StoreError(.unsupported, "target \(path) is neither a regular file nor a block device", at: .init(path: path))
             }
             guard force else {
                 throw StoreError(.alreadyExists, "target \(path) exists; pass --force to replace it", at: .init(path: path))

@@ -16,7 +16,10 @@ extension Understudy {
 
         func validate() throws {
             guard (1...19).contains(level) else { throw ValidationError("--level must be from 1 to 19") }
-            if let blockSize, Size.parse(blockSize) == nil { throw ValidationError("--block-size: cannot read '\(blockSize)' as a size") }
+            if let blockSize {
+                guard let bytes = Size.parse(blockSize) else { throw ValidationError("--block-size: cannot read '\(blockSize)' as a size") }
+                do { try CaptureOptions.validate(blockSize: bytes) } catch { throw ValidationError("--block-size: \(blockSize) is not a power of two from 64K to 4M") }
+            }
         }
 
         func run() throws {

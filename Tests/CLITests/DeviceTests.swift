@@ -1,0 +1,78 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// Loop devices stand in for disks: capture from one, restore to others.
+@Suite("CLI: block devices", .enabled(if: LoopDevice.available, "needs root and loop devices (losetup)"))
+struct DeviceTests {
+    @Test func captureFromAndRestoreToBlockDevices() throws {
+        let dir = TempDir("dev")
+        let cli = CLI(store: dir.file("store"))
+        let image = dir.file("src.img")
+        try Disks.make(image, size: 8 << 20, seed: 81)
+        let source = try LoopDevice(image)
+        _ = try cli.capture("phys", source.path)
+
+        // A larger blank disk takes the restore; its first 8 MiB then equal the source.
+        FileManager.default.createFile(atPath: dir.file("big.img"), contents: nil)
+        truncate(dir.file("big.img"), 12 << 20)
+        let big = try LoopDevice(dir.file("big.img"))
+        let r = try cli.run(["restore", "phys", big.path])
+        #expect(r.status == 0, "\(r.output)")
+        #expect(shell("cmp -n \(8 << 20) \(image) \(big.path)").status == 0)
+
+        // Now it holds data: refused without --force, accepted with it.
+        let again = try cli.run(["restore", "phys", big.path])
+        #expect(again.status == 1 && again.stderr.contains("already holds data") && again.stderr.contains("--force"))
+        #expect(try cli.run(["restore", "phys", big.path, "--force"]).status == 0)
+
+        // Too small: refused whatever the flags.
+        FileManager.default.createFile(atPath: dir.file("small.img"), contents: nil)
+        truncate(dir.file("small.img"), 4 << 20)
+        let small = try LoopDevice(dir.file("small.img"))
+        let tooSmall = try cli.run(["restore", "phys", small.path, "--force"])
+        #expect(tooSmall.status == 1 && tooSmall.stderr.contains("the disk needs"))
+        withExtendedLifetime((source, big, small)) {}
+    }
+
+    @Test func mountedDeviceIsNeverWritten() throws {
+        let dir = TempDir("mnt")
+        let cli = CLI(store: dir.file("store"))
+        let image = dir.file("src.img")
+        try Disks.make(image, size: 8 << 20, seed: 82)
+        _ = try cli.capture("phys", image)
+        FileManager.default.createFile(atPath: dir.file("fs.img"), contents: nil)
+        truncate(dir.file("fs.img"), 16 << 20)
+        let device = try LoopDevice(dir.file("fs.img"))
+        try FileManager.default.createDirectory(atPath: dir.file("mnt"), withIntermediateDirectories: true)
+        #expect(shell("mkfs.ext4 -q \(device.path) && mount \(device.path) \(dir.file("mnt"))").status == 0)
+        defer { shell("umount \(dir.file("mnt"))") }
+        let before = shell("md5sum < \(device.path)").output
+        let r = try cli.run(["restore", "phys", device.path, "--force"])
+        #expect(r.status == 1 && r.stderr.contains("in use"), "\(r.output)")
+        #expect(shell("md5sum < \(device.path)").output == before)
+    }
+}
+
+/// A loop device over a file, detached when released.
+final class LoopDevice {
+    let path: String
+
+    init(_ file: String) throws {
+        let r = shell("losetup -f --show \(file)")
+        guard r.status == 0 else { throw CLIError(message: "losetup: \(r.output)") }
+        path = r.output.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    deinit { shell("losetup -d \(path)") }
+
+    static let available: Bool = {
+        guard getuid() == 0 else { return false }
+        let probe = "/tmp/understudy-loop-probe-\(getpid())"
+        defer { unlink(probe) }
+        FileManager.default.createFile(atPath: probe, contents: nil)
+        truncate(probe, 1 << 20)
+        let r = shell("d=$(losetup -f --show \(probe)) && losetup -d $d")
+        return r.status == 0
+    }()
+}
