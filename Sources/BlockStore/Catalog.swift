@@ -51,6 +51,21 @@ public final class Catalog: Sendable {
                 t.column("source", .text).notNull()
                 t.column("stats", .text).notNull()
             }
+            try db.create(table: "pack") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("created", .double).notNull()
+            }
+            // WITHOUT ROWID: the 32-byte id is the key, so a lookup is one b-tree search.
+            try db.execute(sql: """
+                CREATE TABLE chunk (
+                    id BLOB PRIMARY KEY NOT NULL,
+                    pack INTEGER NOT NULL,
+                    offset INTEGER NOT NULL,
+                    length INTEGER NOT NULL,
+                    plainLength INTEGER NOT NULL
+                ) WITHOUT ROWID
+                """)
+            try db.create(index: "chunk_pack", on: "chunk", columns: ["pack"])
         }
         return migrator
     }
@@ -72,11 +87,11 @@ public final class Catalog: Sendable {
         return StoreError(.io, "catalog \(path): \(error)", at: .init(path: path))
     }
 
-    private func read<T>(_ body: (Database) throws -> T) throws -> T {
+    func read<T>(_ body: (Database) throws -> T) throws -> T {
         do { return try db.read(body) } catch { throw Self.map(error, path: path) }
     }
 
-    private func write<T>(_ body: (Database) throws -> T) throws -> T {
+    func write<T>(_ body: (Database) throws -> T) throws -> T {
         do { return try db.write(body) } catch let error as StoreError { throw error } catch { throw Self.map(error, path: path) }
     }
 
@@ -131,10 +146,11 @@ public final class Catalog: Sendable {
         }
     }
 
-    /// Records a point; this insert is the commit of a capture.
-    public func insert(_ point: RecoveryPoint) throws -> RecoveryPoint {
+    /// Records a point and the chunks its capture wrote, in one transaction: the commit of a capture.
+    public func commit(_ point: RecoveryPoint, chunks: [StoredChunk]) throws -> RecoveryPoint {
         let stats = String(decoding: try! JSONEncoder().encode(point.stats), as: UTF8.self)
         return try write { db in
+            try Self.insertChunks(chunks, db)
             try db.execute(sql: """
                 INSERT INTO point (machine, time, diskSize, blockSize, blockCount, indexRoot, indexDepth, parent, source, stats)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)

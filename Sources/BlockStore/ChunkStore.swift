@@ -1,107 +1,114 @@
 public import Foundation
 public import Zstd
+import Synchronization
 
-/// The chunk files of a store: `chunks/XYZ/<64 hex>`, one zstd frame each (the whole file), named by
-/// the SHA-256 of the frame's plaintext. Reading verifies that name; writing goes through `ChunkStager`.
+/// The chunks of a store: records in pack files under `packs/`, located through the catalog's
+/// chunk table. Every read of a chunk's content verifies its SHA-256 name.
 public final class ChunkStore: Sendable {
-    /// Chunk folders are named by the first three hex digits of the id.
-    static let prefixDigits = 3
     public let root: String
+    let catalog: Catalog
+    /// Open pack files, kept for the store's lifetime (packs are never rewritten, only punched).
+    private let open = Mutex<[Int64: FileDescriptor]>([:])
+    /// Locations looked up in batches by `prefetch`, so per-chunk reads need no query.
+    private let cached = Mutex<[ChunkID: ChunkLocation]>([:])
 
-    init(root: String) { self.root = root }
-
-    /// Creates the 4096 prefix folders.
-    func create() throws {
-        try FileSystem.makeDirectory(root)
-        for prefix in 0..<4096 { try FileSystem.makeDirectory(root + "/" + Self.prefix(prefix)) }
+    init(root: String, catalog: Catalog) {
+        self.root = root
+        self.catalog = catalog
     }
 
-    static func prefix(_ value: Int) -> String {
-        let hex = String(value, radix: 16)
-        return String(repeating: "0", count: prefixDigits - hex.count) + hex
-    }
+    public func path(ofPack pack: Int64) -> String { root + "/\(pack).pack" }
+    func tempPath(ofPack pack: Int64) -> String { root + "/\(pack).pack.tmp" }
 
-    public func path(of id: ChunkID) -> String {
-        let hex = id.hex
-        return root + "/" + hex.prefix(Self.prefixDigits) + "/" + hex
-    }
-
-    /// Marks the chunk as used now (gc spares chunks touched after a writer started) and says
-    /// whether it exists, with one system call.
-    public func touch(_ id: ChunkID) -> Bool {
-        utimensat(AT_FDCWD, path(of: id), nil, 0) == 0
-    }
-
-    public func contains(_ id: ChunkID) -> Bool { FileSystem.exists(path(of: id)) }
-
-    /// The stored bytes of a chunk (its zstd frame), exactly as on disk.
-    public func storedBytes(of id: ChunkID) throws -> [UInt8] {
-        do {
-            return try FileSystem.readFile(path(of: id))
-        } catch let error as StoreError where error.code == .notFound {
-            throw StoreError(.missingChunk, "chunk \(id.hex) is missing from the store", at: .init(chunk: id))
+    func file(ofPack pack: Int64) throws -> FileDescriptor {
+        if let file = open.withLock({ $0[pack] }) { return file }
+        let file = try FileDescriptor(path: path(ofPack: pack), flags: O_RDONLY)
+        return open.withLock { table in
+            if let existing = table[pack] { return existing }
+            table[pack] = file
+            return file
         }
     }
 
-    /// Size on disk of a stored chunk, or nil if absent.
-    public func storedSize(of id: ChunkID) -> Int? {
-        var st = stat()
-        return stat(path(of: id), &st) == 0 ? Int(st.st_size) : nil
+    public func location(of id: ChunkID) throws -> ChunkLocation? {
+        if let hit = cached.withLock({ $0[id] }) { return hit }
+        return try catalog.locations([id])[id]
     }
 
-    public func remove(_ id: ChunkID) throws {
-        if unlink(path(of: id)) != 0 && errno != ENOENT { throw StoreError.errno("unlink", path: path(of: id)) }
+    public func locations(of ids: some Collection<ChunkID>) throws -> [ChunkID: ChunkLocation] {
+        try catalog.locations(ids)
     }
 
-    /// Every chunk file, with its modification time; files that are not chunk names are skipped.
-    public func forEachChunk(_ body: (ChunkID, _ modified: timespec) throws -> Void) throws {
-        for prefix in 0..<4096 {
-            let folder = root + "/" + Self.prefix(prefix)
-            guard let dir = opendir(folder) else {
-                if errno == ENOENT { continue }
-                throw StoreError.errno("opendir", path: folder)
-            }
-            defer { closedir(dir) }
-            while let entry = readdir(dir) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                    String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-                }
-                guard let id = ChunkID(hex: name) else { continue }
-                var st = stat()
-                guard stat(folder + "/" + name, &st) == 0 else { continue }
-                try body(id, st.st_mtim)
-            }
+    public func contains(_ id: ChunkID) throws -> Bool { try location(of: id) != nil }
+
+    public func count() throws -> Int { try catalog.chunkCount() }
+
+    /// The stored frame at a known location, exactly as on disk.
+    public func storedBytes(at location: ChunkLocation, id: ChunkID) throws -> [UInt8] {
+        let file = try self.file(ofPack: location.pack)
+        var out = [UInt8](repeating: 0, count: location.length)
+        let n = try out.withUnsafeMutableBytes { try file.read(into: $0.baseAddress!, count: location.length, at: location.offset) }
+        guard n == location.length else {
+            throw StoreError(.corruptChunk, "chunk \(id.hex) is cut short: pack \(location.pack) ends inside it",
+                             at: .init(chunk: id, path: path(ofPack: location.pack)))
         }
+        return out
+    }
+
+    /// Every stored chunk with its location, in pack order.
+    public func forEachChunk(_ body: (ChunkID, ChunkLocation) throws -> Void) throws {
+        try catalog.forEachChunk(body)
     }
 }
 
 /// Anything that can hand out stored chunks: the local store, a remote server, a cache.
-/// Formats and restore read through this, never through chunk files.
+/// Formats and restore read through this, never through pack files.
 public protocol ChunkReader: Sendable {
     /// The stored bytes (zstd frame) of a chunk, unverified.
     func storedBytes(of id: ChunkID) throws -> [UInt8]
+    /// Announces the chunks about to be read, so a reader can look them up (or fetch them) at once.
+    func prefetch(_ ids: [ChunkID]) throws
 }
 
-extension ChunkStore: ChunkReader {}
+extension ChunkReader {
+    public func prefetch(_ ids: [ChunkID]) throws {}
+}
+
+extension ChunkStore: ChunkReader {
+    public func storedBytes(of id: ChunkID) throws -> [UInt8] {
+        guard let location = try location(of: id) else {
+            throw StoreError(.missingChunk, "chunk \(id.hex) is missing from the store", at: .init(chunk: id))
+        }
+        return try storedBytes(at: location, id: id)
+    }
+
+    public func prefetch(_ ids: [ChunkID]) throws {
+        let found = try locations(of: ids.filter { !$0.isZero })
+        cached.withLock { table in
+            if table.count > 1 << 16 { table.removeAll(keepingCapacity: true) }
+            table.merge(found) { a, _ in a }
+        }
+    }
+}
 
 extension ChunkReader {
     /// Expands a chunk into `output` (its exact plaintext size) and verifies its SHA-256.
     public func read(_ id: ChunkID, into output: UnsafeMutableRawBufferPointer, using decompressor: Decompressor) throws {
-        let frame = try storedBytes(of: id)
-        try Self.expand(frame, id: id, into: output, using: decompressor)
+        try Self.expand(try storedBytes(of: id), id: id, into: output, using: decompressor)
     }
 
     /// Expands a stored frame of unknown plaintext size (index pages) and verifies it.
     public func read(_ id: ChunkID, using decompressor: Decompressor, maxSize: Int) throws -> [UInt8] {
-        let frame = try storedBytes(of: id)
+        try expandUnsized(try storedBytes(of: id), id: id, using: decompressor, maxSize: maxSize)
+    }
+
+    public func expandUnsized(_ frame: [UInt8], id: ChunkID, using decompressor: Decompressor, maxSize: Int) throws -> [UInt8] {
         let size = frame.withUnsafeBytes { frameContentSize($0) }
         guard let size, size <= maxSize else {
             throw StoreError(.corruptChunk, "chunk \(id.hex) is corrupt: not a zstd frame of at most \(maxSize) bytes", at: .init(chunk: id))
         }
         var out = [UInt8](repeating: 0, count: size)
-        try out.withUnsafeMutableBytes { (buffer) throws in
-            try Self.expand(frame, id: id, into: buffer, using: decompressor)
-        }
+        try out.withUnsafeMutableBytes { try Self.expand(frame, id: id, into: $0, using: decompressor) }
         return out
     }
 

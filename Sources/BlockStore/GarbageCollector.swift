@@ -1,3 +1,4 @@
+import CLinux
 import Foundation
 
 /// What `gc` did.
@@ -6,27 +7,56 @@ public struct GCReport: Codable, Sendable {
     public var referencedChunks = 0
     public var removedChunks = 0
     public var removedBytes: Int64 = 0
-    /// Unreferenced chunks kept because a running capture may be about to refer to them.
-    public var keptRecent = 0
-    public var staleStagingFolders = 0
+    /// Pack files deleted: emptied by this gc, or left by failed writers.
+    public var removedPacks = 0
     public var seconds: Double = 0
 }
 
 extension Store {
-    /// Mark and sweep (see the module doc for why it is safe while captures run).
-    public func collectGarbage(dryRun: Bool = false) throws -> GCReport {
-        let lock = try StoreLock(path: locksFolder + "/gc.lock", purpose: "collect garbage")
-        defer { withExtendedLifetime(lock) {} }
+    /// Mark and sweep; see the module doc for why it is safe while captures run.
+    /// With `wait` false it refuses while a capture runs instead of waiting for it.
+    public func collectGarbage(dryRun: Bool = false, wait: Bool = true, waiting: () -> Void = {}) throws -> GCReport {
         let started = Date()
-        // The cutoff is taken before marking: a point committed after this moment was written by a
-        // capture running now, whose chunks are all newer than its start.
-        let writers = StoreLock.heldStartTimes(in: locksFolder, prefix: "machine-")
-        let cutoff = (writers + [started]).min()!.addingTimeInterval(-2)
         var report = GCReport()
         var marked = Set<ChunkID>()
-        let points = try catalog.allPoints()
-        report.points = points.count
-        for point in points {
+        var markedPoints = Set<Int64>()
+        try mark(&marked, &markedPoints)  // the long part, while captures go on
+        let lock = try StoreLock(path: locksFolder + "/gc.lock", purpose: "collect garbage (a capture is running; retry later)",
+                                 wait: wait, waiting: waiting)
+        defer { withExtendedLifetime(lock) {} }
+        try mark(&marked, &markedPoints)  // points committed meanwhile
+        report.points = markedPoints.count
+        report.referencedChunks = marked.count
+
+        var dead: [(ChunkID, ChunkLocation)] = []
+        try chunks.forEachChunk { id, location in
+            if !marked.contains(id) { dead.append((id, location)) }
+        }
+        report.removedChunks = dead.count
+        report.removedBytes = dead.reduce(0) { $0 + Int64($1.1.length + PackFormat.headerSize) }
+        if dryRun {
+            report.seconds = Date().timeIntervalSince(started)
+            return report
+        }
+        // Rows first: a crash after this leaves only unreachable bytes, never a row to a hole.
+        let emptied = Set(try catalog.deleteChunks(dead.map(\.0), packsToCheck: Set(dead.map(\.1.pack))))
+        for (id, location) in dead where !emptied.contains(location.pack) {
+            try punch(location, of: id)
+        }
+        let failed = try catalog.deleteEmptyPacks()
+        for pack in emptied.union(failed) {
+            unlink(chunks.path(ofPack: pack))
+            unlink(chunks.tempPath(ofPack: pack))
+        }
+        report.removedPacks = emptied.count + failed.count + removeStrayPackFiles()
+        report.seconds = Date().timeIntervalSince(started)
+        return report
+    }
+
+    /// Adds every chunk of every point not yet in `points` to `marked`. Never sweep after a partial
+    /// mark: a damaged index would make gc delete live data.
+    private func mark(_ marked: inout Set<ChunkID>, _ points: inout Set<Int64>) throws {
+        for point in try catalog.allPoints() where !points.contains(point.id!) {
             do {
                 try BlockIndexReader.walk(point.index, chunks: chunks, page: { id, _, _ in
                     marked.insert(id).inserted
@@ -34,42 +64,34 @@ extension Store {
                     if !id.isZero { marked.insert(id) }
                 })
             } catch {
-                // Never sweep on a partial mark: a damaged index would make gc delete live data.
-                let base = (error as? StoreError) ?? StoreError(.io, "\(error)")
-                throw StoreError(base.code, "gc stopped, nothing deleted: \(base.message) (run `understudy verify --chunks`)",
-                                 at: base.location).adding(.init(machine: point.machine, point: point.id))
+                let base = error.located(.init(machine: point.machine, point: point.id))
+                throw StoreError(base.code, "gc stopped, nothing deleted: \(base.message) (run `understudy verify --chunks`)", at: base.location)
             }
+            points.insert(point.id!)
         }
-        report.referencedChunks = marked.count
-        let cutoffSpec = timespec(tv_sec: Int(cutoff.timeIntervalSince1970), tv_nsec: 0)
-        do {
-            try chunks.forEachChunk { id, modified in
-                guard !marked.contains(id) else { return }
-                guard modified.tv_sec < cutoffSpec.tv_sec else { report.keptRecent += 1; return }
-                report.removedBytes += Int64(chunks.storedSize(of: id) ?? 0)
-                report.removedChunks += 1
-                if !dryRun { try chunks.remove(id) }
-            }
-        } catch let error as StoreError {
-            throw error
-        } catch {
-            throw StoreError(.io, "gc: \(error)")
-        }
-        report.staleStagingFolders = removeStaleStaging(dryRun: dryRun)
-        report.seconds = Date().timeIntervalSince(started)
-        return report
     }
 
-    /// Staging folders of machines with no running capture hold only a crashed capture's leftovers.
-    private func removeStaleStaging(dryRun: Bool) -> Int {
-        let staging = path + "/staging"
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: staging) else { return 0 }
+    /// Frees a dead record's space without moving anything else in its pack.
+    private func punch(_ location: ChunkLocation, of id: ChunkID) throws {
+        let path = chunks.path(ofPack: location.pack)
+        let file = try FileDescriptor(path: path, flags: O_WRONLY)
+        let start = location.offset - Int64(PackFormat.headerSize)
+        if clinux_punch_hole(file.fd, start, Int64(location.length + PackFormat.headerSize)) != 0, errno != EOPNOTSUPP {
+            throw StoreError.errno("punching chunk \(id.hex) out of", path: path)
+        }
+    }
+
+    /// Pack files with no catalog row: a writer died between creating the file and its row.
+    private func removeStrayPackFiles() -> Int {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: chunks.root),
+              let known = try? Set(catalog.packIDs()) else { return 0 }
         var removed = 0
         for name in names {
-            guard let lock = try? StoreLock(path: locksFolder + "/machine-\(name).lock", purpose: "clean staging of") else { continue }
-            if !dryRun { FileSystem.removeTree(staging + "/" + name) }
-            removed += 1
-            withExtendedLifetime(lock) {}
+            let number = name.split(separator: ".").first.flatMap { Int64($0) }
+            if let number, !known.contains(number) {
+                unlink(chunks.root + "/" + name)
+                removed += 1
+            }
         }
         return removed
     }

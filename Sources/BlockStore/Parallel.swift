@@ -45,6 +45,12 @@ public protocol ProgressReporter: Sendable {
     func start(phase: String, total: Int64)
     func update(done: Int64)
     func finish()
+    /// A one-line message (e.g. why the work waits).
+    func note(_ message: String)
+}
+
+extension ProgressReporter {
+    public func note(_ message: String) {}
 }
 
 /// Reports nothing.

@@ -35,41 +35,37 @@ extension Store {
     public func verifyChunks(progress: any ProgressReporter = SilentProgress()) throws -> VerifyReport {
         let started = Date()
         var report = VerifyReport()
-        var present: [ChunkID] = []
-        do {
-            try chunks.forEachChunk { id, _ in present.append(id) }
-        } catch {
-            throw (error as? StoreError) ?? StoreError(.io, "listing chunks: \(error)")
-        }
+        var present: [(ChunkID, ChunkLocation)] = []
+        try chunks.forEachChunk { id, location in present.append((id, location)) }
         report.chunks = present.count
         let bad = BadChunks()
         let decompressors = (0..<Parallel.workers).map { _ in DecompressorBox() }
         progress.start(phase: "verify chunks", total: Int64(present.count))
         let checked = AtomicCounter()
-        try Parallel.forEach(present.count) { (w, i) throws in
-            let id = present[i]
+        try Parallel.forEach(present.count) { (w, i) in
+            let (id, location) = present[i]
+            defer { progress.update(done: checked.add(1)) }
             let frame: [UInt8]
-            do { frame = try chunks.storedBytes(of: id) } catch { return }  // removed meanwhile (gc)
-            bad.addBytes(frame.count)
-            let size = frame.withUnsafeBytes { frameContentSize($0) } ?? -1
-            if size < 0 || size > 64 << 20 {
-                bad.insert(id, "not a zstd frame")
-            } else {
-                var plain = [UInt8](repeating: 0, count: size)
-                let ok: Bool = plain.withUnsafeMutableBytes { out in
-                    do { try ChunkStore.expand(frame, id: id, into: out, using: decompressors[w].decompressor) } catch { return false }
-                    return true
-                }
-                if !ok { bad.insert(id, "content does not match its SHA-256 name") }
+            do {
+                frame = try chunks.storedBytes(at: location, id: id)
+            } catch {
+                bad.insert(id, "unreadable in pack \(location.pack) at offset \(location.offset): \(error.located(.init()).message)")
+                return
             }
-            progress.update(done: checked.add(1))
+            bad.addBytes(frame.count)
+            var plain = [UInt8](repeating: 0, count: location.plainLength)
+            let ok: Bool = plain.withUnsafeMutableBytes { out in
+                do { try ChunkStore.expand(frame, id: id, into: out, using: decompressors[w].decompressor) } catch { return false }
+                return true
+            }
+            if !ok { bad.insert(id, "content in pack \(location.pack) at offset \(location.offset) does not match its SHA-256 name") }
         }
         progress.finish()
         report.chunkBytes = bad.bytes
         let corrupt = bad.all
-        let presentSet = Set(present)
+        let presentSet = Set(present.map(\.0))
         for id in corrupt.keys.sorted() {
-            report.problems.append(VerifyProblem(kind: "corrupt-chunk", chunk: id, message: "chunk file \(chunks.path(of: id)): \(corrupt[id]!)"))
+            report.problems.append(VerifyProblem(kind: "corrupt-chunk", chunk: id, message: corrupt[id]!))
         }
         let points = try catalog.allPoints()
         report.points = points.count

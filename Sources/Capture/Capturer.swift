@@ -23,25 +23,26 @@ public struct CaptureOptions: Sendable {
     }
 }
 
-/// Per-thread state: zstd context and output buffer.
+/// Per-thread state: zstd context and a record buffer (pack header room, then the frame).
 final class CaptureWorker: @unchecked Sendable {
     let compressor: Compressor
-    let output: AlignedBuffer
+    let record: AlignedBuffer
+    static let headerRoom = 48
 
     init(level: Int32, blockSize: Int) {
         compressor = Compressor(level: level)
-        output = AlignedBuffer(count: compressBound(max(blockSize, BlockIndexRoot.pageBytes)))
+        record = AlignedBuffer(count: Self.headerRoom + compressBound(max(blockSize, BlockIndexRoot.pageBytes)))
     }
 
-    /// Compresses and stages one claimed chunk; returns the stored size.
-    func store(_ id: ChunkID, plaintext: UnsafeRawBufferPointer, stager: ChunkStager) throws -> Int {
+    /// Compresses and appends one claimed chunk; returns its stored (frame) size.
+    func store(_ id: ChunkID, plaintext: UnsafeRawBufferPointer, writer: PackWriter) throws -> Int {
         let size: Int
         do {
-            size = try compressor.compress(plaintext, into: output.bytes)
+            size = try compressor.compress(plaintext, into: record.slice(Self.headerRoom, record.count - Self.headerRoom))
         } catch {
             throw StoreError(.io, "compressing chunk \(id.hex): \(error)", at: .init(chunk: id))
         }
-        try stager.stage(id, frame: UnsafeRawBufferPointer(output.slice(0, size)))
+        try writer.append(id, record: record.slice(0, Self.headerRoom + size), plainLength: plaintext.count)
         return size
     }
 }
@@ -55,7 +56,8 @@ public enum Capturer {
     public static func capture(store: Store, machine name: String, source: SourceDisk, options: CaptureOptions = CaptureOptions(),
                                progress: any ProgressReporter = SilentProgress()) throws -> RecoveryPoint {
         let lock = try store.lockMachine(name, purpose: "capture")
-        defer { withExtendedLifetime(lock) {} }
+        let writing = try store.lockForWriting { progress.note("waiting for a running gc to finish") }
+        defer { withExtendedLifetime((lock, writing)) {} }
         let started = Date()
         if let blockSize = options.blockSize { try CaptureOptions.validate(blockSize: blockSize) }
         let machine = try store.catalog.ensureMachine(name, blockSize: options.blockSize ?? CaptureOptions.defaultBlockSize)
@@ -70,24 +72,22 @@ public enum Capturer {
                              at: .init(machine: name, point: parent.id, path: source.path))
         }
 
-        let stager = try store.stager(for: name)
+        let writer = store.packWriter()
         do {
             var point = try run(store: store, machine: name, source: source, blockSize: blockSize, parent: parent,
-                                stager: stager, options: options, progress: progress)
+                                writer: writer, options: options, progress: progress)
             point.time = started
+            let written = try writer.finish()
             point.stats.seconds = Date().timeIntervalSince(started)
-            try stager.finish()
-            let saved = try store.catalog.insert(point)
-            stager.abandon()  // removes the now empty staging folder
-            return saved
+            return try store.catalog.commit(point, chunks: written)
         } catch {
-            stager.abandon()
+            writer.abandon()
             throw error.located(.init(machine: name))
         }
     }
 
     private static func run(store: Store, machine: String, source: SourceDisk, blockSize: Int, parent: RecoveryPoint?,
-                            stager: ChunkStager, options: CaptureOptions, progress: any ProgressReporter) throws -> RecoveryPoint {
+                            writer: PackWriter, options: CaptureOptions, progress: any ProgressReporter) throws -> RecoveryPoint {
         let blockCount = Int((source.size + Int64(blockSize) - 1) / Int64(blockSize))
         let blocksPerBatch = max(1, options.batchBytes / blockSize)
         let buffer = AlignedBuffer(count: blocksPerBatch * blockSize)
@@ -100,8 +100,9 @@ public enum Capturer {
 
         let builder = BlockIndexBuilder(blockCount: blockCount) { (page) throws -> ChunkID in
             let id = ChunkID.hash(page)
-            if stager.claim(id) {
-                let size = try workers[0].store(id, plaintext: page, stager: stager)
+            try writer.lookUp([id])
+            if writer.claim(id) {
+                let size = try workers[0].store(id, plaintext: page, writer: writer)
                 stats.indexPages += 1
                 stats.newChunks += 1
                 stats.newBytes += Int64(page.count)
@@ -132,12 +133,17 @@ public enum Capturer {
                 }
             }
             // Decide in block order what is new; each new chunk is claimed once.
+            var previousIDs = [ChunkID?](repeating: nil, count: count)
+            for i in 0..<count {
+                previousIDs[i] = try parentIndex.flatMap { (reader) throws -> ChunkID? in
+                    first + i < reader.index.blockCount ? try reader.entry(first + i) : nil
+                }
+            }
+            try writer.lookUp((0..<count).compactMap { i in ids[i].isZero || ids[i] == previousIDs[i] ? nil : ids[i] })
             for i in 0..<count {
                 let id = ids[i]
                 claimed[i] = false
-                let previous = try parentIndex.flatMap { (reader) throws -> ChunkID? in
-                    first + i < reader.index.blockCount ? try reader.entry(first + i) : nil
-                }
+                let previous = previousIDs[i]
                 if id.isZero {
                     stats.zeroBlocks += 1
                     if previous != nil && previous != .zero { stats.changedBlocks += 1 }
@@ -146,7 +152,7 @@ public enum Capturer {
                 stats.dataBlocks += 1
                 if id == previous { stats.dedupBlocks += 1; continue }
                 stats.changedBlocks += 1
-                if stager.claim(id) { claimed[i] = true } else { stats.dedupBlocks += 1 }
+                if writer.claim(id) { claimed[i] = true } else { stats.dedupBlocks += 1 }
             }
             let newBlocks = claimed[0..<count].filter { $0 }.count
             stats.newChunks += newBlocks
@@ -155,10 +161,10 @@ public enum Capturer {
             try Parallel.forEach(count) { (worker, i) throws in
                 guard claimed[i] else { return }
                 let block = UnsafeRawBufferPointer(buffer.slice(i * blockSize, blockSize))
-                storedBytes.add(try workers[worker].store(ids[i], plaintext: block, stager: stager))
+                storedBytes.add(try workers[worker].store(ids[i], plaintext: block, writer: writer))
             }
             for i in 0..<count { try builder.append(ids[i]) }
-            try stager.flushIfNeeded()
+            writer.rollIfFull()
             first += count
             progress.update(done: next)
         }

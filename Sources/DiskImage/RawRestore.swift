@@ -72,6 +72,7 @@ public enum RawRestore {
                     }
                 }
                 if let run = zeroRun { try target.zero(offset: run.start, length: run.length) }
+                try store.chunks.prefetch(Array(entries[0..<count]))
                 try Parallel.forEach(count) { (w, i) throws in
                     let id = entries[i]
                     guard !id.isZero else { return }

@@ -22,12 +22,15 @@ extension Understudy {
             commandName: "gc", abstract: "Delete chunks no recovery point refers to (safe while captures run).")
         @OptionGroup var global: GlobalOptions
         @Flag(help: "Count what would be deleted, delete nothing.") var dryRun = false
+        @Flag(help: "Refuse instead of waiting when a capture is running.") var noWait = false
 
         func run() throws {
             let store = try global.openStore()
-            let report = try store.collectGarbage(dryRun: dryRun)
+            let report = try store.collectGarbage(dryRun: dryRun, wait: !noWait) {
+                global.note("waiting for running captures to finish before deleting anything")
+            }
             if global.json { Output.json(report); return }
-            global.note("\(dryRun ? "would remove" : "removed") \(report.removedChunks) chunks (\(Output.bytes(report.removedBytes))); \(report.referencedChunks) referenced by \(report.points) points; \(report.keptRecent) recent kept for running captures")
+            global.note("\(dryRun ? "would remove" : "removed") \(report.removedChunks) chunks (\(Output.bytes(report.removedBytes))) and \(report.removedPacks) pack files; \(report.referencedChunks) chunks referenced by \(report.points) points")
         }
     }
 }

@@ -26,6 +26,10 @@ final class TerminalProgress: ProgressReporter {
         if let line { FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8)) }
     }
 
+    func note(_ message: String) {
+        FileHandle.standardError.write(Data(("\r\u{1B}[K" + message + "\n").utf8))
+    }
+
     func finish() {
         FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
     }

@@ -5,17 +5,6 @@ import TestSupport
 
 @Suite("Corruption is detected, named and never silently restored")
 struct CorruptionTests {
-    /// Flips one byte in the middle of a file.
-    static func flipByte(_ path: String) throws {
-        let h = try FileHandle(forUpdating: URL(fileURLWithPath: path))
-        let size = try h.seekToEnd()
-        try h.seek(toOffset: size / 2)
-        let byte = h.readData(ofLength: 1)[0]
-        try h.seek(toOffset: size / 2)
-        h.write(Data([byte ^ 0x40]))
-        try h.close()
-    }
-
     /// A store with one point and the id of a data chunk used exactly once, at `block`.
     static func setUp() throws -> (TestStore, RecoveryPoint, String, Int, ChunkID) {
         let t = try TestStore()
@@ -33,7 +22,7 @@ struct CorruptionTests {
 
     @Test func flippedChunkIsNamedByVerifyAndRefusedByRestore() throws {
         let (t, point, _, block, id) = try Self.setUp()
-        try Self.flipByte(t.store.chunks.path(of: id))
+        try t.flipByte(of: id)
 
         let report = try t.store.verifyChunks()
         #expect(report.problems.contains { $0.kind == "corrupt-chunk" && $0.chunk == id && $0.block == nil })
@@ -55,7 +44,7 @@ struct CorruptionTests {
 
     @Test func ignoreErrorsFillsTheBadBlockWithZerosAndListsIt() throws {
         let (t, point, disk, block, id) = try Self.setUp()
-        try Self.flipByte(t.store.chunks.path(of: id))
+        try t.flipByte(of: id)
         let out = t.dir.file("out.img")
         let report = try t.restore(point, to: out, ignoreErrors: true)
         #expect(report.badBlocks.map(\.block) == [block])
@@ -65,13 +54,22 @@ struct CorruptionTests {
         #expect(try Data(contentsOf: URL(fileURLWithPath: out)) == expected)
     }
 
-    @Test func truncatedAndMissingChunksAreNamed() throws {
+    @Test func truncatedPackIsNamed() throws {
+        let (t, point, _, _, id) = try Self.setUp()
+        try t.truncatePack(inside: id)
+        let report = try t.store.verifyChunks()
+        // Everything after the cut is gone too (here the index page): each is named.
+        #expect(report.problems.contains { $0.kind == "corrupt-chunk" && $0.chunk == id && $0.message.contains("cut short") })
+        #expect(report.problems.contains { $0.point == point.id && $0.machine == "m" })
+        let cut = #expect(throws: StoreError.self) { try t.restore(point, to: t.dir.file("cut.img")) }
+        #expect(cut?.code == .corruptChunk)
+        #expect(!FileSystem.exists(t.dir.file("cut.img")))
+    }
+
+    @Test func missingChunksAreNamed() throws {
         let (t, point, _, block, id) = try Self.setUp()
-        truncate(t.store.chunks.path(of: id), 10)
-        var report = try t.store.verifyChunks()
-        #expect(report.problems.contains { $0.block == block && $0.chunk == id && $0.point == point.id })
-        unlink(t.store.chunks.path(of: id))
-        report = try t.store.verifyChunks()
+        try Self.deleteRow(of: id, in: t)
+        let report = try t.store.verifyChunks()
         #expect(report.problems.contains { $0.kind == "missing-chunk" && $0.block == block && $0.chunk == id })
         let error = #expect(throws: StoreError.self) { try t.restore(point, to: t.dir.file("out.img")) }
         #expect(error?.code == .missingChunk)
@@ -81,7 +79,7 @@ struct CorruptionTests {
     @Test func flippedIndexPageIsNamedByVerifyAndRefusedByRestore() throws {
         let (t, point, _, _, _) = try Self.setUp()
         #expect(point.index.depth == 1)
-        try Self.flipByte(t.store.chunks.path(of: point.index.root))
+        try t.flipByte(of: point.index.root)
         let report = try t.store.verifyChunks()
         #expect(report.problems.contains { $0.kind == "corrupt-index-page" && $0.chunk == point.index.root && $0.point == point.id })
         let out = t.dir.file("out.img")
@@ -89,6 +87,12 @@ struct CorruptionTests {
         #expect(error?.code == .corruptChunk)
         #expect(error?.location.chunk == point.index.root)
         #expect(!FileSystem.exists(out))
+    }
+
+    /// Simulates a lost chunk: its catalog row is removed with the sqlite3 tool.
+    static func deleteRow(of id: ChunkID, in t: TestStore) throws {
+        let r = shell("sqlite3 \(t.dir.file("store/catalog.sqlite")) \"DELETE FROM chunk WHERE id = x'\(id.hex)'\"")
+        try #require(r.status == 0, "\(r.output)")
     }
 
     @Test func soundStoreVerifiesClean() throws {

@@ -10,14 +10,14 @@ struct DedupTests {
         let disk = t.dir.file("disk.img")
         try Disks.make(disk, size: 8 << 20, seed: 11)
         let first = try t.capture("m", disk)
-        let chunksAfterFirst = t.chunkFiles.count
+        let chunksAfterFirst = t.chunkCount
         let second = try t.capture("m", disk)
         #expect(first.stats.newChunks > 0)
         #expect(second.stats.newChunks == 0)
         #expect(second.stats.storedBytes == 0)
         #expect(second.stats.changedBlocks == 0)
         #expect(second.index.root == first.index.root)
-        #expect(t.chunkFiles.count == chunksAfterFirst)
+        #expect(t.chunkCount == chunksAfterFirst)
     }
 
     @Test func twoMachinesWithIdenticalDisksShareChunks() throws {
@@ -25,12 +25,12 @@ struct DedupTests {
         let disk = t.dir.file("disk.img")
         try Disks.make(disk, size: 6 << 20, seed: 12)
         let a = try t.capture("alpha", disk)
-        let count = t.chunkFiles.count
+        let count = t.chunkCount
         let b = try t.capture("beta", disk)
         #expect(a.stats.newChunks == count)
         #expect(b.stats.newChunks == 0)
         #expect(b.stats.dedupBlocks == b.stats.dataBlocks)
-        #expect(t.chunkFiles.count == count)
+        #expect(t.chunkCount == count)
     }
 
     @Test func zeroRegionsStoreNothing() throws {
@@ -42,7 +42,8 @@ struct DedupTests {
         #expect(point.stats.zeroBlocks == point.blockCount)
         #expect(point.stats.dataBlocks == 0)
         #expect(point.index.root == .zero)
-        #expect(t.chunkFiles.isEmpty)
+        #expect(t.chunkCount == 0)
+        #expect(t.packFiles.isEmpty)
         let out = t.dir.file("out.img")
         _ = try t.restore(point, to: out)
         #expect(Disks.equal(out, disk))

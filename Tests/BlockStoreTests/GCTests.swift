@@ -14,18 +14,22 @@ struct GCTests {
         try Disks.copy(disk, copyA)
         try Disks.mutate(disk, seed: 32, writes: 20)
         let b = try t.capture("m", disk)
-        let before = t.chunkFiles.count
+        let before = t.chunkCount
 
-        // Nothing is garbage yet, and a fresh gc keeps what was just written.
         var report = try t.store.collectGarbage()
         #expect(report.removedChunks == 0)
+        #expect(report.referencedChunks == before)
 
         _ = try t.store.forget(machine: "m", point: b.id!)
-        // b's chunks are younger than the cutoff's margin only for 2 s; wait it out.
-        Thread.sleep(forTimeInterval: 3.1)
+        let dry = try t.store.collectGarbage(dryRun: true)
+        #expect(dry.removedChunks > 0)
+        #expect(t.chunkCount == before)
         report = try t.store.collectGarbage()
-        #expect(report.removedChunks > 0)
-        #expect(t.chunkFiles.count == before - report.removedChunks)
+        #expect(report.removedChunks == dry.removedChunks)
+        #expect(t.chunkCount == before - report.removedChunks)
+        // b's pack held only b's chunks: it is gone; a's pack stays.
+        #expect(report.removedPacks == 1)
+        #expect(t.packFiles.count == 1)
         #expect(try t.store.verifyChunks().problems.isEmpty)
         let out = t.dir.file("out.img")
         _ = try t.restore(a, to: out)
@@ -33,21 +37,53 @@ struct GCTests {
         #expect(throws: StoreError.self) { try t.store.forget(machine: "m", point: b.id!) }
     }
 
-    @Test func gcKeepsChunksOfARunningCapture() throws {
+    @Test func deadChunksArePunchedOutOfSharedPacks() throws {
         let t = try TestStore()
         let disk = t.dir.file("disk.img")
-        try Disks.make(disk, size: 2 << 20, seed: 33)
+        var rng = SeededRandom(seed: 34)
+        FileManager.default.createFile(atPath: disk, contents: Data(Disks.randomBytes(4 << 20, using: &rng)))
         let a = try t.capture("m", disk)
+        try Disks.mutate(disk, seed: 35, writes: 30)
+        let b = try t.capture("m", disk)
+        let pack = t.store.chunks.path(ofPack: 1)
+        func allocated() -> Int64 { var st = stat(); stat(pack, &st); return Int64(st.st_blocks) * 512 }
+        let before = allocated()
         _ = try t.store.forget(machine: "m", point: a.id!)
-        Thread.sleep(forTimeInterval: 3.1)
-        // A capture of another machine is running (holds its lock) and started before gc:
-        // chunks it may reuse by content must survive even though no point refers to them.
-        let lock = try t.store.lockMachine("other", purpose: "capture")
-        Thread.sleep(forTimeInterval: 0.1)
-        let touched = try t.store.chunks.touch(#require(t.chunkFiles.first.flatMap { ChunkID(hex: ($0 as NSString).lastPathComponent) }))
-        #expect(touched)
         let report = try t.store.collectGarbage()
-        #expect(report.keptRecent >= 1)
-        withExtendedLifetime(lock) {}
+        #expect(report.removedChunks > 0)
+        #expect(allocated() < before - Int64(report.removedChunks) * 32 << 10, "dead chunks were not punched out")
+        let out = t.dir.file("b.img")
+        _ = try t.restore(b, to: out)
+        #expect(Disks.equal(out, disk))
+        #expect(try t.store.verifyChunks().problems.isEmpty)
+    }
+
+    @Test func gcWaitsForWritersOrRefusesWithNoWait() throws {
+        let t = try TestStore()
+        do {
+            let writing = try t.store.lockForWriting()
+            let error = #expect(throws: StoreError.self) { try t.store.collectGarbage(wait: false) }
+            #expect(error?.code == .locked)
+            withExtendedLifetime(writing) {}
+        }
+        #expect(try t.store.collectGarbage(wait: false).removedChunks == 0)
+    }
+
+    @Test func packsOfAFailedWriterAreRemoved() throws {
+        let t = try TestStore()
+        do {
+            let writer = t.store.packWriter()
+            let id = ChunkID.hash(UnsafeRawBufferPointer(start: nil, count: 0))
+            var record = [UInt8](repeating: 0, count: 48 + 20)
+            try writer.lookUp([id])
+            #expect(writer.claim(id))
+            try record.withUnsafeMutableBytes { try writer.append(id, record: $0, plainLength: 0) }
+            // The writer dies here: no finish, no commit.
+        }
+        #expect(t.packFiles == ["1.pack.tmp"])
+        let report = try t.store.collectGarbage()
+        #expect(report.removedPacks == 1)
+        #expect(t.packFiles.isEmpty)
+        #expect(t.chunkCount == 0)
     }
 }

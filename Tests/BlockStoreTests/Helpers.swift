@@ -2,6 +2,7 @@ import BlockStore
 import Capture
 import DiskImage
 import Foundation
+import Testing
 import TestSupport
 
 /// A store in a temp folder with capture and restore shortcuts.
@@ -26,9 +27,27 @@ final class TestStore: @unchecked Sendable {
         return try RawRestore.restore(store: store, point: point, to: path, options: options)
     }
 
-    var chunkFiles: [String] {
-        let root = dir.file("store/chunks")
-        return (FileManager.default.enumerator(atPath: root)?.allObjects as? [String] ?? [])
-            .filter { $0.count == 68 }.map { root + "/" + $0 }
+    var chunkCount: Int { (try? store.chunks.count()) ?? -1 }
+
+    var packFiles: [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: store.chunks.root)) ?? []).sorted()
+    }
+
+    /// Flips one byte in the middle of a chunk's stored frame.
+    func flipByte(of id: ChunkID) throws {
+        let location = try #require(try store.chunks.location(of: id))
+        let h = try FileHandle(forUpdating: URL(fileURLWithPath: store.chunks.path(ofPack: location.pack)))
+        let at = UInt64(location.offset) + UInt64(location.length / 2)
+        try h.seek(toOffset: at)
+        let byte = h.readData(ofLength: 1)[0]
+        try h.seek(toOffset: at)
+        h.write(Data([byte ^ 0x40]))
+        try h.close()
+    }
+
+    /// Cuts the chunk's pack inside the chunk's frame.
+    func truncatePack(inside id: ChunkID) throws {
+        let location = try #require(try store.chunks.location(of: id))
+        truncate(store.chunks.path(ofPack: location.pack), off_t(location.offset + 10))
     }
 }

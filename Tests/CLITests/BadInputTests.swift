@@ -97,8 +97,9 @@ struct BadInputTests {
             if victim == nil && !id.isZero { victim = id }
         })
         let id = try #require(victim)
-        truncate(store.chunks.path(of: id), 7)
-        try expectFailure(["restore", "m", dir.file("o.img")], mentions: [id.hex, "corrupt", "machine m", "block"])
+        let location = try #require(try store.chunks.location(of: id))
+        truncate(store.chunks.path(ofPack: location.pack), off_t(location.offset + 7))
+        try expectFailure(["restore", "m", dir.file("o.img")], mentions: ["cut short", "machine m", "pack"])
         #expect(!FileManager.default.fileExists(atPath: dir.file("o.img")))
         let verify = try cli.run(["verify", "--chunks"])
         #expect(verify.status == 1)

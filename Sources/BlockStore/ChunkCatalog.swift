@@ -1,0 +1,103 @@
+public import Foundation
+internal import GRDB
+
+/// Where a chunk's frame lies: in which pack, at which offset, how long.
+public struct ChunkLocation: Sendable, Hashable {
+    public var pack: Int64
+    /// Offset of the zstd frame (after the record header).
+    public var offset: Int64
+    public var length: Int
+    public var plainLength: Int
+}
+
+/// A chunk written by a writer, to be recorded at its commit.
+public struct StoredChunk: Sendable, Hashable {
+    public var id: ChunkID
+    public var location: ChunkLocation
+}
+
+/// The chunk and pack tables of the catalog.
+extension Catalog {
+    static func insertChunks(_ chunks: [StoredChunk], _ db: Database) throws {
+        let statement = try db.cachedStatement(sql: "INSERT OR IGNORE INTO chunk (id, pack, offset, length, plainLength) VALUES (?, ?, ?, ?, ?)")
+        for c in chunks {
+            try statement.execute(arguments: [Data(c.id.bytes), c.location.pack, c.location.offset, c.location.length, c.location.plainLength])
+        }
+    }
+
+    /// Registers a new pack; its id names the file.
+    func newPack() throws -> Int64 {
+        try write { db in
+            try db.execute(sql: "INSERT INTO pack (created) VALUES (?)", arguments: [Date().timeIntervalSince1970])
+            return db.lastInsertedRowID
+        }
+    }
+
+    /// Where each of `ids` is stored; absent ids are missing from the result.
+    func locations(_ ids: some Collection<ChunkID>) throws -> [ChunkID: ChunkLocation] {
+        guard !ids.isEmpty else { return [:] }
+        return try read { db in
+            var out: [ChunkID: ChunkLocation] = [:]
+            let unique = Array(Set(ids))
+            for start in stride(from: 0, to: unique.count, by: 500) {
+                let part = unique[start..<min(start + 500, unique.count)]
+                let marks = Array(repeating: "?", count: part.count).joined(separator: ",")
+                let rows = try Row.fetchCursor(db, sql: "SELECT id, pack, offset, length, plainLength FROM chunk WHERE id IN (\(marks))",
+                                               arguments: StatementArguments(part.map { Data($0.bytes) }))
+                while let row = try rows.next() {
+                    let (id, location) = Self.chunk(row)
+                    out[id] = location
+                }
+            }
+            return out
+        }
+    }
+
+    /// Every stored chunk, in pack order.
+    func forEachChunk(_ body: (ChunkID, ChunkLocation) throws -> Void) throws {
+        try read { db in
+            let rows = try Row.fetchCursor(db, sql: "SELECT id, pack, offset, length, plainLength FROM chunk ORDER BY pack, offset")
+            while let row = try rows.next() {
+                let (id, location) = Self.chunk(row)
+                try body(id, location)
+            }
+        }
+    }
+
+    public func chunkCount() throws -> Int {
+        try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM chunk") ?? 0 }
+    }
+
+    func packIDs() throws -> [Int64] {
+        try read { db in try Int64.fetchAll(db, sql: "SELECT id FROM pack ORDER BY id") }
+    }
+
+    /// Deletes chunk rows; returns the packs that no longer hold any chunk (their rows deleted too).
+    func deleteChunks(_ ids: [ChunkID], packsToCheck: Set<Int64>) throws -> [Int64] {
+        try write { db in
+            let statement = try db.cachedStatement(sql: "DELETE FROM chunk WHERE id = ?")
+            for id in ids { try statement.execute(arguments: [Data(id.bytes)]) }
+            var empty: [Int64] = []
+            for pack in packsToCheck.sorted() where try Int.fetchOne(db, sql: "SELECT count(*) FROM chunk WHERE pack = ?", arguments: [pack]) == 0 {
+                try db.execute(sql: "DELETE FROM pack WHERE id = ?", arguments: [pack])
+                empty.append(pack)
+            }
+            return empty
+        }
+    }
+
+    /// Pack rows that hold no chunk (left by failed writers); deleted and returned.
+    func deleteEmptyPacks() throws -> [Int64] {
+        try write { db in
+            let empty = try Int64.fetchAll(db, sql: "SELECT id FROM pack WHERE id NOT IN (SELECT DISTINCT pack FROM chunk)")
+            for pack in empty { try db.execute(sql: "DELETE FROM pack WHERE id = ?", arguments: [pack]) }
+            return empty
+        }
+    }
+
+    private static func chunk(_ row: Row) -> (ChunkID, ChunkLocation) {
+        let data: Data = row[0]
+        let id = data.withUnsafeBytes { ChunkID(bytes: $0.baseAddress!) }
+        return (id, ChunkLocation(pack: row[1], offset: row[2], length: row[3], plainLength: row[4]))
+    }
+}

@@ -1,0 +1,27 @@
+/// The pack file: chunk records appended one after another, each a 48-byte header and the
+/// chunk's zstd frame. The header makes a pack self-describing, so a lost catalog can be rebuilt
+/// by scanning; the frame is what is read, verified and sent to rescue clients unchanged.
+///
+/// ```
+/// 0   magic "UCHK"
+/// 4   frame length, u32 little-endian
+/// 8   plaintext length, u32 little-endian
+/// 12  reserved (0)
+/// 16  chunk id (SHA-256 of the plaintext), 32 bytes
+/// 48  zstd frame
+/// ```
+enum PackFormat {
+    static let magic: [UInt8] = Array("UCHK".utf8)
+    static let headerSize = 48
+    /// A writer starts a new pack once its pack holds this much.
+    static let targetPackBytes: Int64 = 64 << 20
+
+    static func header(id: ChunkID, frameLength: Int, plainLength: Int) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: headerSize)
+        out.replaceSubrange(0..<4, with: magic)
+        withUnsafeBytes(of: UInt32(frameLength).littleEndian) { out.replaceSubrange(4..<8, with: $0) }
+        withUnsafeBytes(of: UInt32(plainLength).littleEndian) { out.replaceSubrange(8..<12, with: $0) }
+        out.withUnsafeMutableBytes { id.store(to: $0.baseAddress! + 16) }
+        return out
+    }
+}

@@ -1,0 +1,116 @@
+import Dispatch
+import Foundation
+import Synchronization
+
+/// Writes one writer's (a capture's) new chunks into pack files of its own.
+///
+/// Records are appended with `pwrite` from any thread; a full pack is made durable (`fdatasync`)
+/// and renamed from `N.pack.tmp` to `N.pack` on a background thread while the capture goes on.
+/// Nothing refers to a chunk until `finish()` has synced every pack and the writer's commit has
+/// recorded the chunk rows with the point, so a crash at any moment leaves only unreferenced
+/// packs, which gc removes.
+public final class PackWriter: Sendable {
+    private let chunks: ChunkStore
+    private struct Current {
+        var pack: Int64
+        var file: FileDescriptor
+        var size: Int64
+    }
+    private struct State {
+        var current: Current?
+        var packs: [Int64] = []
+        var written: [StoredChunk] = []
+        /// Chunks this writer wrote or found stored: each is written once.
+        var known: Set<ChunkID> = []
+    }
+    private let state = Mutex(State())
+    private let syncing = DispatchGroup()
+    private let syncError = Mutex<StoreError?>(nil)
+
+    init(chunks: ChunkStore) {
+        self.chunks = chunks
+    }
+
+    /// Looks `ids` up in the store (one query) and remembers those found.
+    public func lookUp(_ ids: [ChunkID]) throws {
+        let unknown = state.withLock { s in ids.filter { !s.known.contains($0) } }
+        guard !unknown.isEmpty else { return }
+        let found = try chunks.locations(of: unknown)
+        state.withLock { s in for id in found.keys { s.known.insert(id) } }
+    }
+
+    /// Claims the right to write `id` (after `lookUp`): true for exactly one caller, false if the
+    /// chunk is stored or already claimed.
+    public func claim(_ id: ChunkID) -> Bool {
+        state.withLock { $0.known.insert(id).inserted }
+    }
+
+    /// Appends a claimed chunk. `record` holds `PackFormat.headerSize` free bytes, then the frame.
+    public func append(_ id: ChunkID, record: UnsafeMutableRawBufferPointer, plainLength: Int) throws {
+        let frameLength = record.count - PackFormat.headerSize
+        PackFormat.header(id: id, frameLength: frameLength, plainLength: plainLength).withUnsafeBytes {
+            record.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: PackFormat.headerSize)
+        }
+        let (file, offset, pack) = try reserve(record.count)
+        try file.write(UnsafeRawBufferPointer(record), at: offset)
+        let location = ChunkLocation(pack: pack, offset: offset + Int64(PackFormat.headerSize), length: frameLength, plainLength: plainLength)
+        state.withLock { $0.written.append(StoredChunk(id: id, location: location)) }
+    }
+
+    /// Takes the next `bytes` of the current pack, opening a new pack if there is none.
+    private func reserve(_ bytes: Int) throws -> (FileDescriptor, Int64, Int64) {
+        let chunks = self.chunks
+        return try state.withLock { s throws -> (FileDescriptor, Int64, Int64) in
+            if s.current == nil {
+                let pack = try chunks.catalog.newPack()
+                let file = try FileDescriptor(path: chunks.tempPath(ofPack: pack), flags: O_WRONLY | O_CREAT | O_TRUNC)
+                s.packs.append(pack)
+                s.current = Current(pack: pack, file: file, size: 0)
+            }
+            let c = s.current!
+            s.current!.size += Int64(bytes)
+            return (c.file, c.size, c.pack)
+        }
+    }
+
+    /// Between batches (no append in flight): starts a new pack once the current one is full.
+    public func rollIfFull() {
+        let full = state.withLock { s -> Current? in
+            guard let c = s.current, c.size >= PackFormat.targetPackBytes else { return nil }
+            s.current = nil
+            return c
+        }
+        if let full { seal(full) }
+    }
+
+    /// Syncs and publishes a pack in the background.
+    private func seal(_ pack: Current) {
+        DispatchQueue.global().async(group: syncing) { [self] in
+            do {
+                if fdatasync(pack.file.fd) != 0 { throw StoreError.errno("fdatasync", path: pack.file.path) }
+                try FileSystem.rename(chunks.tempPath(ofPack: pack.pack), to: chunks.path(ofPack: pack.pack))
+            } catch {
+                syncError.withLock { if $0 == nil { $0 = error.located(.init()) } }
+            }
+        }
+    }
+
+    /// Makes every pack durable and published; returns the chunks to record at the commit.
+    public func finish() throws -> [StoredChunk] {
+        if let last = state.withLock({ s -> Current? in defer { s.current = nil }; return s.current }) { seal(last) }
+        syncing.wait()
+        if let error = syncError.withLock({ $0 }) { throw error }
+        try FileSystem.syncDirectory(chunks.root)
+        return state.withLock { $0.written }
+    }
+
+    /// Removes this writer's packs after a failure (nothing refers to them).
+    public func abandon() {
+        state.withLock { $0.current = nil }
+        syncing.wait()
+        for pack in state.withLock({ $0.packs }) {
+            unlink(chunks.tempPath(ofPack: pack))
+            unlink(chunks.path(ofPack: pack))
+        }
+    }
+}
