@@ -8,7 +8,7 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
         private enum Value: String, Sendable {
             case invalidArgument, notFound, alreadyExists, io, noSpace, corruptChunk, missingChunk
             case corruptCatalog, newerFormat, locked, sourceShrank, targetTooSmall, targetInUse
-            case targetHasData, unsupported, interrupted
+            case targetHasData, unsupported, interrupted, conflict
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
@@ -42,6 +42,8 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
         public static let targetHasData = Code(.targetHasData)
         public static let unsupported = Code(.unsupported)
         public static let interrupted = Code(.interrupted)
+        /// The target is not what the operation expects (another machine, format, or changed since built).
+        public static let conflict = Code(.conflict)
     }
 
     /// Where a failure happened, as precisely as known.

@@ -49,12 +49,6 @@ final class RestoreTarget: @unchecked Sendable {
         let temp = folder + "/." + url.lastPathComponent + ".understudy-\(getpid())"
         tempPath = temp
         file = try FileDescriptor(path: temp, flags: O_RDWR | O_CREAT | O_TRUNC)
-        do {
-            try file.truncate(to: diskSize)
-        } catch {
-            unlink(temp)
-            throw error
-        }
     }
 
     deinit {
@@ -84,9 +78,14 @@ final class RestoreTarget: @unchecked Sendable {
         }
     }
 
-    /// Makes everything durable and, for a file, renames it into place.
-    func publish() throws {
+    /// The file being written (the temp file until `publish`).
+    var writingPath: String { tempPath ?? path }
+
+    /// Makes everything durable and, for a file, renames it into place; `beforeRename` runs
+    /// once the content is durable (to record what the image holds).
+    func publish(beforeRename: () throws -> Void = {}) throws {
         try file.sync()
+        try beforeRename()
         if let tempPath {
             try FileSystem.rename(tempPath, to: path)
             published = true

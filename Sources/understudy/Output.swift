@@ -15,13 +15,7 @@ enum Output {
         FileHandle.standardError.write(Data("understudy: error: \(message)\n".utf8))
     }
 
-    static func bytes(_ n: Int64) -> String {
-        let units = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"]
-        var value = Double(n)
-        var unit = 0
-        while value >= 1024 && unit < units.count - 1 { value /= 1024; unit += 1 }
-        return unit == 0 ? "\(n) B" : String(format: "%.1f %@", value, units[unit])
-    }
+    static func bytes(_ n: Int64) -> String { formatBytes(n) }
 
     static func time(_ date: Date) -> String {
         let f = ISO8601DateFormatter()

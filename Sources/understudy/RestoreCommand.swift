@@ -1,16 +1,31 @@
 import ArgumentParser
 import BlockStore
 import DiskImage
+import Foundation
 
 extension Understudy {
     struct Restore: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Write a recovery point as a raw disk to a file (sparse) or a block device.")
+            abstract: "Write a recovery point as a disk image (raw, qcow2, vmdk, vhd, vhdx) or to a block device.",
+            discussion: """
+                A new image is written aside and renamed into place when complete. Restoring again to an image \
+                Understudy built (or with --update) brings it to the new point in place, rewriting only the \
+                blocks that changed, under an undo journal.
+                """)
         @OptionGroup var global: GlobalOptions
         @Argument var machine: String
-        @Argument(help: "A file (written aside, renamed into place when complete) or a block device.") var target: String
+        @Argument(help: "An image file, or a block device (raw only).") var target: String
         @Option(help: ArgumentHelp("latest, a point id, or @TIME (newest point at or before it).", valueName: "point"))
         var point = "latest"
+        @Option(help: ArgumentHelp("Image format: raw, qcow2, vmdk, vhd (vpc), vhdx.", valueName: "format"))
+        var format: String?
+        @Option(help: ArgumentHelp("Format variant: vhd dynamic|fixed, vmdk monolithicSparse|streamOptimized.", valueName: "variant"))
+        var subformat: String?
+        @Flag(help: "qcow2: zstd-compressed clusters (the stored frames, passed through).") var compress = false
+        @Flag(help: "vmdk streamOptimized: package as an OVA (OVF descriptor, manifest, disk).") var ova = false
+        @Flag(help: "Update the existing image at TARGET in place to the point (the default when TARGET is an image Understudy built).")
+        var update = false
+        @Flag(help: "Rebuild TARGET from scratch even if it could be updated.") var forceFull = false
         @Flag(help: "Replace an existing file, or overwrite a device that already holds data.") var force = false
         @Flag(help: "Fill blocks whose chunk is corrupt or missing with zeros and list them, instead of stopping.")
         var ignoreErrors = false
@@ -20,14 +35,30 @@ extension Understudy {
             let store = try global.openStore()
             _ = try store.machine(machine)
             let chosen = try selector.select(from: store.catalog.points(of: machine), machine: machine)
-            var options = RawRestore.Options()
+            let existing = ImageRecord.load(for: target)
+            var options = ImageBuilder.Options()
+            options.format = try FormatRegistry.format(named: format ?? existing?.format ?? "raw")
+            options.variant = subformat
+            options.compress = compress
+            options.ova = ova
             options.force = force
             options.ignoreErrors = ignoreErrors
-            let report = try RawRestore.restore(store: store, point: chosen, to: target, options: options, progress: global.progress())
+            let report: RestoreReport
+            if (update || existing != nil || forceFull) && FileManager.default.fileExists(atPath: target) && !force {
+                report = try ImageUpdater.update(store: store, point: chosen, at: target, options: options, forceFull: forceFull,
+                                                 progress: global.progress())
+            } else {
+                report = try ImageBuilder.build(store: store, point: chosen, to: target, options: options, progress: global.progress())
+            }
             if global.json {
                 Output.json(report)
             } else {
-                global.note("restored point \(report.point) of \(machine) to \(target): \(Output.bytes(report.diskSize)), \(report.dataBlocks) data blocks, \(report.zeroBlocks) zero blocks, \(String(format: "%.1f", report.seconds)) s")
+                let what = switch report.mode {
+                case .full: "restored point \(report.point) of \(machine) to \(target) (\(report.format) \(report.variant))"
+                case .update: "updated \(target) from point \(report.fromPoint ?? 0) to \(report.point): \(report.changedBlocks) blocks changed"
+                case .unchanged: "\(target) already holds point \(report.point)"
+                }
+                global.note("\(what): \(Output.bytes(report.diskSize)) disk, \(Output.bytes(report.bytesWritten)) written, \(String(format: "%.1f", report.seconds)) s" + (report.note.map { " (full rebuild: \($0))" } ?? ""))
             }
             if !report.badBlocks.isEmpty {
                 for bad in report.badBlocks { Output.error("zero-filled " + bad.error) }

@@ -21,10 +21,10 @@ final class TestStore: @unchecked Sendable {
     }
 
     func restore(_ point: RecoveryPoint, to path: String, ignoreErrors: Bool = false) throws -> RestoreReport {
-        var options = RawRestore.Options()
+        var options = ImageBuilder.Options()
         options.force = true
         options.ignoreErrors = ignoreErrors
-        return try RawRestore.restore(store: store, point: point, to: path, options: options)
+        return try ImageBuilder.build(store: store, point: point, to: path, options: options)
     }
 
     var chunkCount: Int { (try? store.chunks.count()) ?? -1 }

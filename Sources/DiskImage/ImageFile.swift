@@ -1,0 +1,61 @@
+public import BlockStore
+import Foundation
+
+/// The file a format writes: a fresh temp file for a full build, or a `JournaledFile` for an
+/// in-place update. Formats never touch file descriptors themselves.
+public protocol ImageFile: AnyObject {
+    var path: String { get }
+    /// The file's current size (including writes not yet flushed).
+    var size: Int64 { get }
+    /// Reads up to `count` bytes at `offset`; returns how many (fewer only at the end).
+    func read(into buffer: UnsafeMutableRawPointer, count: Int, at offset: Int64) throws -> Int
+    func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws
+    func truncate(to size: Int64) throws
+}
+
+extension ImageFile {
+    public func write(_ bytes: [UInt8], at offset: Int64) throws {
+        try bytes.withUnsafeBytes { try write($0, at: offset) }
+    }
+
+    /// Reads exactly `count` bytes or fails naming the file as truncated.
+    public func read(_ count: Int, at offset: Int64) throws -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: count)
+        let n = try out.withUnsafeMutableBytes { try read(into: $0.baseAddress!, count: count, at: offset) }
+        guard n == count else {
+            throw StoreError(.unsupported, "\(path) is truncated: wanted \(count) bytes at offset \(offset), the file ends at \(size)",
+                             at: .init(offset: offset, path: path))
+        }
+        return out
+    }
+}
+
+/// An image file written directly (full builds, reading).
+public final class PlainImageFile: ImageFile {
+    public let file: FileDescriptor
+    public var path: String { file.path }
+    public private(set) var size: Int64
+
+    public init(_ file: FileDescriptor) throws {
+        self.file = file
+        size = try file.size()
+    }
+
+    public convenience init(readingFrom path: String) throws {
+        try self.init(FileDescriptor(path: path, flags: O_RDONLY))
+    }
+
+    public func read(into buffer: UnsafeMutableRawPointer, count: Int, at offset: Int64) throws -> Int {
+        try file.read(into: buffer, count: count, at: offset)
+    }
+
+    public func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws {
+        try file.write(bytes, at: offset)
+        size = max(size, offset + Int64(bytes.count))
+    }
+
+    public func truncate(to size: Int64) throws {
+        try file.truncate(to: size)
+        self.size = size
+    }
+}
