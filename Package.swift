@@ -42,6 +42,7 @@ let package = Package(
         ),
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: upcoming),
         .testTarget(name: "BlockStoreTests", dependencies: ["BlockStore", "Capture", "DiskImage", "Zstd", "TestSupport"], swiftSettings: upcoming),
+        .testTarget(name: "DiskImageTests", dependencies: ["BlockStore", "Capture", "DiskImage", "TestSupport"], swiftSettings: upcoming),
         .testTarget(name: "CLITests", dependencies: ["BlockStore", "TestSupport"], swiftSettings: upcoming),
     ]
 )
