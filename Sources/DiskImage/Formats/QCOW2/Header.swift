@@ -1,0 +1,99 @@
+/// The qcow2 header (QEMU `docs/interop/qcow2.rst`, "Header"), big-endian. We write version 3
+/// with 64 KiB clusters, 16-bit refcounts, no backing file, no snapshots, no encryption.
+struct QCOW2Header: Equatable {
+    static let magic: UInt32 = 0x5146_49FB  // "QFI\xfb"
+    /// Bytes of the header we write: through the compression type byte (offset 104), padded to 8.
+    static let length = 112
+    static let defaultClusterBits = 16
+    /// Incompatible feature bits (offset 72).
+    static let dirtyBit: UInt64 = 1 << 0
+    static let corruptBit: UInt64 = 1 << 1
+    static let compressionTypeBit: UInt64 = 1 << 3
+    /// L1/L2 entry bits.
+    static let copiedFlag: UInt64 = 1 << 63
+    static let compressedFlag: UInt64 = 1 << 62
+    static let zeroFlag: UInt64 = 1
+    /// Bits 9-55 of a standard L1/L2 entry hold the host offset.
+    static let offsetMask: UInt64 = 0x00FF_FFFF_FFFF_FE00
+    static let extensionEnd: UInt32 = 0
+
+    var version: UInt32 = 3
+    var backingFileOffset: UInt64 = 0      // @8
+    var backingFileSize: UInt32 = 0        // @16
+    var clusterBits: UInt32 = 16           // @20
+    var size: UInt64 = 0                   // @24 virtual disk size in bytes
+    var cryptMethod: UInt32 = 0            // @32
+    var l1Size: UInt32 = 0                 // @36 entries
+    var l1TableOffset: UInt64 = 0          // @40
+    var refcountTableOffset: UInt64 = 0    // @48
+    var refcountTableClusters: UInt32 = 0  // @56
+    var nbSnapshots: UInt32 = 0            // @60
+    var snapshotsOffset: UInt64 = 0        // @64
+    var incompatibleFeatures: UInt64 = 0   // @72
+    var compatibleFeatures: UInt64 = 0     // @80
+    var autoclearFeatures: UInt64 = 0      // @88
+    var refcountOrder: UInt32 = 4          // @96 (16-bit refcounts)
+    var headerLength: UInt32 = UInt32(QCOW2Header.length)  // @100
+    var compressionType: UInt8 = 0         // @104: 0 deflate, 1 zstd
+
+    var clusterSize: Int64 { 1 << Int64(clusterBits) }
+    var l2Entries: Int64 { clusterSize / 8 }
+    /// Offset mask and sector-count shift of a compressed L2 entry (spec: x = 62 - (cluster_bits - 8)).
+    var compressedOffsetBits: Int { 62 - (Int(clusterBits) - 8) }
+
+    func encode() -> [UInt8] {
+        var b = [UInt8](repeating: 0, count: Self.length)
+        Binary.storeBE(Self.magic, &b, 0)
+        Binary.storeBE(version, &b, 4)
+        Binary.storeBE(backingFileOffset, &b, 8)
+        Binary.storeBE(backingFileSize, &b, 16)
+        Binary.storeBE(clusterBits, &b, 20)
+        Binary.storeBE(size, &b, 24)
+        Binary.storeBE(cryptMethod, &b, 32)
+        Binary.storeBE(l1Size, &b, 36)
+        Binary.storeBE(l1TableOffset, &b, 40)
+        Binary.storeBE(refcountTableOffset, &b, 48)
+        Binary.storeBE(refcountTableClusters, &b, 56)
+        Binary.storeBE(nbSnapshots, &b, 60)
+        Binary.storeBE(snapshotsOffset, &b, 64)
+        Binary.storeBE(incompatibleFeatures, &b, 72)
+        Binary.storeBE(compatibleFeatures, &b, 80)
+        Binary.storeBE(autoclearFeatures, &b, 88)
+        Binary.storeBE(refcountOrder, &b, 96)
+        Binary.storeBE(headerLength, &b, 100)
+        b[104] = compressionType
+        // Header extensions follow; we write only the end marker (type 0, length 0).
+        b += [UInt8](repeating: 0, count: 8)
+        return b
+    }
+
+    /// Parses a header; nil if the magic is wrong.
+    static func decode(_ b: [UInt8]) -> QCOW2Header? {
+        guard b.count >= 72, Binary.loadBE(UInt32.self, b, 0) == magic else { return nil }
+        var h = QCOW2Header()
+        h.version = Binary.loadBE(UInt32.self, b, 4)
+        h.backingFileOffset = Binary.loadBE(UInt64.self, b, 8)
+        h.backingFileSize = Binary.loadBE(UInt32.self, b, 16)
+        h.clusterBits = Binary.loadBE(UInt32.self, b, 20)
+        h.size = Binary.loadBE(UInt64.self, b, 24)
+        h.cryptMethod = Binary.loadBE(UInt32.self, b, 32)
+        h.l1Size = Binary.loadBE(UInt32.self, b, 36)
+        h.l1TableOffset = Binary.loadBE(UInt64.self, b, 40)
+        h.refcountTableOffset = Binary.loadBE(UInt64.self, b, 48)
+        h.refcountTableClusters = Binary.loadBE(UInt32.self, b, 56)
+        h.nbSnapshots = Binary.loadBE(UInt32.self, b, 60)
+        h.snapshotsOffset = Binary.loadBE(UInt64.self, b, 64)
+        if h.version >= 3 && b.count >= 104 {
+            h.incompatibleFeatures = Binary.loadBE(UInt64.self, b, 72)
+            h.compatibleFeatures = Binary.loadBE(UInt64.self, b, 80)
+            h.autoclearFeatures = Binary.loadBE(UInt64.self, b, 88)
+            h.refcountOrder = Binary.loadBE(UInt32.self, b, 96)
+            h.headerLength = Binary.loadBE(UInt32.self, b, 100)
+            if h.headerLength > 104 && b.count > 104 { h.compressionType = b[104] }
+        } else {
+            h.refcountOrder = 4
+            h.headerLength = 72
+        }
+        return h
+    }
+}
