@@ -7,7 +7,7 @@ extension Understudy {
     struct Image: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Read back disk images: header summary and structural check.",
-            subcommands: [Info.self, Check.self])
+            subcommands: [Info.self, Check.self, Formats.self])
 
         /// Opens an image, finishing or rolling back an interrupted update first.
         static func open(_ path: String, global: GlobalOptions) throws -> (PlainImageFile, any DiskImageFormat.Type) {
@@ -44,6 +44,19 @@ extension Understudy {
                     print("holds: machine \(record.machine), point \(record.point) of \(Output.time(record.pointTime)), built \(Output.time(record.built))")
                     if modified == true { print("modified outside Understudy since it was built") }
                 }
+            }
+        }
+
+        struct Formats: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "List the formats Understudy writes, with aliases and variants.")
+            @OptionGroup var global: GlobalOptions
+
+            func run() {
+                let rows = FormatRegistry.all.map { f in
+                    ["name": f.name, "aliases": f.aliases.joined(separator: ","), "variants": f.variants.joined(separator: ",")]
+                }
+                if global.json { Output.json(rows); return }
+                print(Output.table(["FORMAT", "ALIASES", "VARIANTS (first = default)"], rows.map { [$0["name"]!, $0["aliases"]!, $0["variants"]!] }))
             }
         }
 
