@@ -41,7 +41,32 @@ struct QCOW2Header: Equatable {
     /// Offset mask and sector-count shift of a compressed L2 entry (spec: x = 62 - (cluster_bits - 8)).
     var compressedOffsetBits: Int { 62 - (Int(clusterBits) - 8) }
 
-    func encode() -> [UInt8] {
+    static let backingFormatExtension: UInt32 = 0xE279_2ACA
+
+    /// The header, its extensions (a backing format if `backing` is given) and the backing file
+    /// name after them; fills in the backing file offset and size.
+    func encode(backing: (file: String, format: String)? = nil) -> [UInt8] {
+        var h = self
+        var tail: [UInt8] = []
+        if let backing {
+            let format = Array(backing.format.utf8)
+            var ext = [UInt8](repeating: 0, count: 8)
+            Binary.storeBE(Self.backingFormatExtension, &ext, 0)
+            Binary.storeBE(UInt32(format.count), &ext, 4)
+            ext += format + [UInt8](repeating: 0, count: (8 - format.count % 8) % 8)
+            tail += ext
+        }
+        tail += [UInt8](repeating: 0, count: 8)  // end of extensions
+        if let backing {
+            let name = Array(backing.file.utf8)
+            h.backingFileOffset = UInt64(Self.length + tail.count)
+            h.backingFileSize = UInt32(name.count)
+            tail += name
+        }
+        return h.encodeFields() + tail
+    }
+
+    private func encodeFields() -> [UInt8] {
         var b = [UInt8](repeating: 0, count: Self.length)
         Binary.storeBE(Self.magic, &b, 0)
         Binary.storeBE(version, &b, 4)
@@ -62,8 +87,6 @@ struct QCOW2Header: Equatable {
         Binary.storeBE(refcountOrder, &b, 96)
         Binary.storeBE(headerLength, &b, 100)
         b[104] = compressionType
-        // Header extensions follow; we write only the end marker (type 0, length 0).
-        b += [UInt8](repeating: 0, count: 8)
         return b
     }
 

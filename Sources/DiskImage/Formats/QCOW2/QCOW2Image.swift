@@ -22,6 +22,8 @@ final class QCOW2Image {
     /// Where to look for a free cluster next (updates reuse freed clusters).
     private var freeCursor: Int
     var headerDirty = false
+    /// Set on new overlays: the backing image and its format, recorded in the header.
+    var backing: (file: String, format: String)?
 
     var clusterSize: Int64 { header.clusterSize }
     var refcountsPerBlock: Int { Int(clusterSize) / 2 }
@@ -251,7 +253,7 @@ final class QCOW2Image {
         }
         dirtyRefcountBlocks.removeAll()
         if headerDirty {
-            try file.write(header.encode(), at: 0)
+            try file.write(header.encode(backing: backing), at: 0)
             headerDirty = false
         }
         if file.size < fileEnd { try file.truncate(to: fileEnd) }
