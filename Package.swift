@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
@@ -32,10 +33,19 @@ let package = Package(
         ),
         .target(name: "Capture", dependencies: ["BlockStore", "CLinux"], swiftSettings: upcoming),
         .target(name: "DiskImage", dependencies: ["BlockStore", "CLinux"], swiftSettings: upcoming),
+        .target(
+            name: "Standby",
+            dependencies: [
+                "BlockStore", "DiskImage",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Mustache", package: "swift-mustache"),
+            ],
+            swiftSettings: upcoming
+        ),
         .executableTarget(
             name: "understudy",
             dependencies: [
-                "BlockStore", "Capture", "DiskImage",
+                "BlockStore", "Capture", "DiskImage", "Standby",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: upcoming
@@ -43,6 +53,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: upcoming),
         .testTarget(name: "BlockStoreTests", dependencies: ["BlockStore", "Capture", "DiskImage", "Zstd", "TestSupport"], swiftSettings: upcoming),
         .testTarget(name: "DiskImageTests", dependencies: ["BlockStore", "Capture", "DiskImage", "TestSupport"], swiftSettings: upcoming),
+        .testTarget(name: "StandbyTests", dependencies: ["BlockStore", "DiskImage", "Standby", "TestSupport"], swiftSettings: upcoming),
         .testTarget(name: "CLITests", dependencies: ["BlockStore", "TestSupport"], swiftSettings: upcoming),
     ]
 )

@@ -17,7 +17,7 @@ public final class Catalog: Sendable {
             }
             db = try DatabasePool(path: path, configuration: config)
             let migrator = Self.migrator
-            if try db.read({ try migrator.hasBeenSuperseded($0) }) {
+            if try Self.hasNewerMigrations(db, prefix: "catalog-", known: Self.migrationIdentifiers) {
                 throw StoreError(.newerFormat, "catalog \(path) was written by a newer Understudy; upgrade to use this store",
                                  at: .init(path: path))
             }
@@ -32,7 +32,7 @@ public final class Catalog: Sendable {
 
     private static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
-        migrator.registerMigration("v1") { db in
+        migrator.registerMigration("catalog-v1") { db in
             try db.create(table: "machine") { t in
                 t.primaryKey("name", .text)
                 t.column("blockSize", .integer).notNull()
@@ -68,6 +68,19 @@ public final class Catalog: Sendable {
             try db.create(index: "chunk_pack", on: "chunk", columns: ["pack"])
         }
         return migrator
+    }
+
+    static let migrationIdentifiers: Set<String> = ["catalog-v1"]
+
+    /// True if the database holds migrations of `prefix` this build does not know: a newer
+    /// Understudy wrote it. Each module migrates its own tables under its own prefix, so only
+    /// the prefix's migrations count (GRDB's `hasBeenSuperseded` would count the others too).
+    static func hasNewerMigrations(_ db: DatabasePool, prefix: String, known: Set<String>) throws -> Bool {
+        try db.read { db in
+            guard try db.tableExists("grdb_migrations") else { return false }
+            let applied = try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations")
+            return applied.contains { $0.hasPrefix(prefix) && !known.contains($0) }
+        }
     }
 
     static func map(_ error: any Error, path: String) -> StoreError {
