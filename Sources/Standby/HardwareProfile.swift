@@ -58,9 +58,6 @@ public struct HardwareProfile: Codable, Sendable, Equatable {
                 throw StoreError(.invalidArgument, "--mac '\(mac)' is not a MAC address like 52:54:00:12:34:56")
             }
         }
-        if firmware == .uefi && diskBus == .ide {
-            throw StoreError(.invalidArgument, "UEFI (OVMF) cannot boot from an IDE disk here; use --disk-bus sata, virtio or scsi")
-        }
         if case .port(let port) = readiness, !(1...65535).contains(port) {
             throw StoreError(.invalidArgument, "--ready-port must be from 1 to 65535")
         }

@@ -58,7 +58,7 @@ struct DomainXMLTests {
         p.mac = "52:54:00:zz:00:01"
         #expect(throws: StoreError.self) { try p.validate() }
         p = HardwareProfile()
-        p.firmware = .uefi; p.diskBus = .ide
+        p.nicModel = "ne2k"
         #expect((try? p.validate()) == nil)
         p = HardwareProfile()
         p.readiness = .serial("login:(")
