@@ -1,4 +1,5 @@
 public import BlockStore
+public import DiskImage
 public import Foundation
 internal import GRDB
 
@@ -12,6 +13,8 @@ public struct StandbyRecord: Codable, Sendable, Equatable {
     public var pointTime: Date
     public var built: Date
     public var connect: String
+    /// The overlay as the build left it: if it changed, a guest wrote it.
+    public var overlay: ImageRecord.Fingerprint?
 }
 
 /// One boot of a standby: a verify (disposable copy) or a failover.

@@ -1,0 +1,65 @@
+public import BlockStore
+import Foundation
+import Libvirt
+
+/// What `failover` measured.
+public struct FailoverReport: Codable, Sendable {
+    public var machine: String
+    public var domain: String
+    public var point: Int64
+    public var pointTime: Date
+    /// From the command's start to ready (the recovery time actually achieved).
+    public var secondsToReady: Double
+    /// Of which catching the standby up to the newest point took this long.
+    public var catchUpSeconds: Double?
+    public var serialLog: String
+}
+
+extension StandbyBuilder {
+    /// Starts the standby (optionally catching it up first) and waits until its readiness probe
+    /// passes. Not ready in time: throws, and leaves the domain running for diagnosis.
+    public func failover(machine: String, point: PointSelector? = nil, catchUp: Bool = false, connect: String? = nil,
+                         timeout: Double = 300, progress: any ProgressReporter = SilentProgress()) throws -> FailoverReport {
+        let started = Date()
+        guard var record = try catalog.standby(machine) else {
+            throw StoreError(.notFound, "machine \(machine) has no standby; build one with `understudy standby build \(machine)`", at: .init(machine: machine))
+        }
+        let uri = connect ?? record.connect
+        var catchUpSeconds: Double?
+        if catchUp || point != nil {
+            var options = Options()
+            options.point = point ?? .latest
+            options.connect = uri
+            options.format = record.format
+            record = try build(machine: machine, options: options, progress: progress).standby
+            catchUpSeconds = Date().timeIntervalSince(started)
+        }
+        let profile = try catalog.profile(machine)
+        let paths = try StandbyPaths(store: store, machine: machine)
+        let conn = try Hypervisor.connect(uri)
+        guard let domain = try Hypervisor.call("looking up domain \(record.domain)", { try conn.domain(named: record.domain) }) else {
+            throw StoreError(.notFound, "standby domain \(record.domain) is not defined at \(uri); run `understudy standby build \(machine)`")
+        }
+        if try Hypervisor.call("reading state of \(record.domain)", { try domain.isActive() }) {
+            throw StoreError(.conflict, "standby \(record.domain) is already running")
+        }
+        unlink(paths.serialLog)  // a stale log must not count as ready
+        try Hypervisor.call("starting \(record.domain)", { try domain.start() })
+        let test = { (ok: Bool, seconds: Double?, message: String) in
+            try? self.catalog.addBootTest(BootTest(machine: machine, kind: "failover", time: started, point: record.point, ok: ok,
+                                                   secondsToReady: seconds, screenshot: nil, message: message))
+        }
+        let seconds: Double
+        do {
+            seconds = try ReadinessProbe.wait(for: profile.readiness, serialLog: paths.serialLog, timeout: timeout, started: started) {
+                (try? domain.isActive()) ?? false
+            }
+        } catch {
+            test(false, nil, "\(error)")
+            throw StoreError(.interrupted, "failover of \(machine): \((error as? StoreError)?.message ?? "\(error)"); domain \(record.domain) left running for diagnosis")
+        }
+        test(true, seconds, "ready")
+        return FailoverReport(machine: machine, domain: record.domain, point: record.point, pointTime: record.pointTime,
+                              secondsToReady: seconds, catchUpSeconds: catchUpSeconds, serialLog: paths.serialLog)
+    }
+}

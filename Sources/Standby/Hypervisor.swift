@@ -1,0 +1,48 @@
+public import BlockStore
+public import Libvirt
+import Foundation
+
+/// Opening libvirt and choosing the accelerator, with errors in the store's terms.
+public enum Hypervisor {
+    public static let defaultURI = "qemu:///system"
+
+    /// A connection, or an error naming the URI and how to start libvirt.
+    public static func connect(_ uri: String) throws -> Connection {
+        do {
+            return try Connection(uri: uri)
+        } catch {
+            throw StoreError(.notFound, "cannot reach libvirt at \(uri): \(error.message)\(error.hint.map { " (\($0))" } ?? " (start it with `virtlogd -d; libvirtd -d`, or pass --connect URI)")")
+        }
+    }
+
+    /// Runs a libvirt call, turning its error into a StoreError naming what was attempted.
+    public static func call<T>(_ what: String, _ body: () throws(LibvirtError) -> T) throws -> T {
+        do { return try body() } catch {
+            throw StoreError(.io, "\(what): \(error.message)")
+        }
+    }
+
+    private static let probed = Locked<Accelerator?>(nil)
+
+    /// The accelerator for a profile: forced, or probed once per process (KVM only if it works).
+    public static func accelerator(for profile: HardwareProfile) -> Accelerator {
+        switch profile.accel {
+        case .kvm: return .kvm
+        case .tcg: return .tcg
+        case .auto:
+            if let known = probed.get() { return known }
+            let found = Accelerator.probe()
+            probed.set(found)
+            return found
+        }
+    }
+}
+
+/// A value shared between threads behind a lock.
+final class Locked<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Value
+    init(_ value: Value) { self.value = value }
+    func get() -> Value { lock.withLock { value } }
+    func set(_ new: Value) { lock.withLock { value = new } }
+}

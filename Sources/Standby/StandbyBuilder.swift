@@ -1,0 +1,102 @@
+public import BlockStore
+public import DiskImage
+import Foundation
+import Libvirt
+
+/// What `standby build` did.
+public struct StandbyBuildReport: Codable, Sendable {
+    public var standby: StandbyRecord
+    public var image: RestoreReport
+    public var registered: Bool
+    public var accelerator: String
+}
+
+/// Builds or incrementally updates a machine's standby image and (re)defines its libvirt domain.
+///
+/// The domain boots from `overlay.qcow2` over the base image, so booting never writes the base
+/// and the next build stays incremental. A build refuses while the domain runs (failover in
+/// progress), and refuses to reset an overlay a guest has written (the standby served as
+/// production: capture it first) unless told to discard it. The image update is journaled: a
+/// crash leaves the previous standby bootable.
+public struct StandbyBuilder {
+    public struct Options: Sendable {
+        public var point = PointSelector.latest
+        public var format: String?
+        public var connect = Hypervisor.defaultURI
+        public var register = true
+        /// Reset an overlay that holds a guest's writes.
+        public var discardChanges = false
+        public init() {}
+    }
+
+    let store: Store
+    let catalog: StandbyCatalog
+
+    public init(store: Store) throws {
+        self.store = store
+        catalog = try StandbyCatalog(store: store)
+    }
+
+    public func build(machine: String, options: Options, progress: any ProgressReporter = SilentProgress()) throws -> StandbyBuildReport {
+        _ = try store.machine(machine)
+        let profile = try catalog.profile(machine)
+        let point = try options.point.select(from: store.catalog.points(of: machine), machine: machine)
+        let format = try FormatRegistry.format(named: options.format ?? profile.format)
+        let paths = try StandbyPaths(store: store, machine: machine)
+        let domainName = profile.domain ?? machine
+        let previous = try catalog.standby(machine)
+
+        var connection: Connection?
+        if options.register {
+            let conn = try Hypervisor.connect(options.connect)
+            connection = conn
+            if let domain = try Hypervisor.call("looking up domain \(domainName)", { try conn.domain(named: domainName) }) {
+                guard try Hypervisor.call("reading metadata of \(domainName)", { try domain.metadata() }) != nil else {
+                    throw StoreError(.conflict, "libvirt domain \(domainName) exists and was not created by Understudy; it is left alone (choose another name with `understudy machine set \(machine) --domain NAME`)")
+                }
+                if try Hypervisor.call("reading state of \(domainName)", { try domain.isActive() }) {
+                    throw StoreError(.conflict, "standby \(domainName) is running (failover in progress?): its image is not touched; stop it first (`virsh destroy \(domainName)`)")
+                }
+            }
+        }
+        if let previous, !options.discardChanges, try overlayWasWritten(paths, previous) {
+            throw StoreError(.conflict, "the standby of \(machine) was booted and its overlay (\(paths.overlay)) holds the guest's writes; capture them first (`understudy capture \(machine) libvirt:\(domainName)`) or pass --discard-changes")
+        }
+
+        var imageOptions = ImageBuilder.Options()
+        imageOptions.format = format
+        let image = paths.image(format: format.name)
+        let imageReport: RestoreReport
+        if FileSystem.exists(image) {
+            imageReport = try ImageUpdater.update(store: store, point: point, at: image, options: imageOptions, progress: progress)
+        } else {
+            imageOptions.force = true
+            imageReport = try ImageBuilder.build(store: store, point: point, to: image, options: imageOptions, progress: progress)
+        }
+        if let previous, previous.image != image { unlink(previous.image); unlink(ImageRecord.path(of: previous.image)) }
+        try QCOW2Format.createOverlay(at: paths.overlay, backing: image, backingFormat: Self.qemuDriver(format.name), size: point.diskSize)
+
+        let accel = Hypervisor.accelerator(for: profile)
+        let record = StandbyRecord(machine: machine, domain: domainName, format: format.name, image: image, point: point.id ?? 0,
+                                   pointTime: point.time, built: Date(), connect: options.connect,
+                                   overlay: try ImageRecord.fingerprint(of: paths.overlay))
+        if let connection {
+            let spec = DomainSpec(name: domainName, machine: machine, point: record.point, pointTime: point.time, built: record.built,
+                                  format: format.name, image: image, overlay: paths.overlay, serialLog: paths.serialLog,
+                                  kvm: accel == .kvm, profile: profile, nvram: profile.firmware == .uefi ? paths.nvram : nil)
+            let xml = try DomainXML.render(spec, templates: Templates())
+            _ = try Hypervisor.call("defining domain \(domainName)", { try connection.defineDomain(xml: xml) })
+        }
+        try catalog.setStandby(record)
+        return StandbyBuildReport(standby: record, image: imageReport, registered: options.register, accelerator: accel.rawValue)
+    }
+
+    /// True if something wrote the overlay since the build that made it.
+    func overlayWasWritten(_ paths: StandbyPaths, _ previous: StandbyRecord) throws -> Bool {
+        guard FileSystem.exists(paths.overlay), let made = previous.overlay else { return false }
+        return try ImageRecord.fingerprint(of: paths.overlay) != made
+    }
+
+    /// qemu's driver name for our format name.
+    static func qemuDriver(_ format: String) -> String { format == "vhd" ? "vpc" : format }
+}
