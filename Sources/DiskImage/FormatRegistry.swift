@@ -5,6 +5,7 @@ public enum FormatRegistry {
     public static let all: [any DiskImageFormat.Type] = [
         RawFormat.self,
         VHDFormat.self,
+        VHDXFormat.self,
     ]
 
     public static var names: [String] { all.map { $0.name } }
