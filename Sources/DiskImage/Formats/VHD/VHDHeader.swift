@@ -29,8 +29,10 @@ enum VHDSpec {
     /// One bit per sector of a 2 MiB block: 512 bytes, already a whole sector.
     static let bitmapSize: Int64 = 512
     static let unallocated: UInt32 = 0xFFFF_FFFF
-    /// 65535 × 16 × 255 sectors: the CHS limit, and QEMU's and Azure's 2040 GiB maximum.
-    static let maxSize: Int64 = 65535 * 16 * 255 * 512
+    /// 0xFF000000 sectors = 2040 GiB: QEMU's and Azure's maximum (32-bit sector offsets in the BAT).
+    static let maxSize: Int64 = 0xFF00_0000 * 512
+    /// 65535 × 16 × 255 sectors (~127 GiB): the most CHS can describe; larger disks carry this.
+    static let maxCHSSectors: Int64 = 65535 * 16 * 255
     static let batOffset: Int64 = 1536
     /// VHD timestamps count seconds from 2000-01-01 00:00:00 UTC.
     static let epoch = Date(timeIntervalSince1970: 946_684_800)
@@ -80,7 +82,7 @@ struct VHDFooter: Equatable {
         /// CHS for a disk of `size` bytes, by the spec's algorithm (Appendix: CHS Calculation):
         /// capped at 65535×16×255 and rounding down, so it may describe less than the disk.
         init(size: Int64) {
-            let total = min(size / 512, 65535 * 16 * 255)
+            let total = min(size / 512, VHDSpec.maxCHSSectors)
             var spt: Int64, heads: Int64, cylTimesHeads: Int64
             if total >= 65535 * 16 * 63 {
                 spt = 255; heads = 16; cylTimesHeads = total / spt
