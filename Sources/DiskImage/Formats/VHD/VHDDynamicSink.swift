@@ -7,7 +7,8 @@ import BlockStore
 /// (QEMU does the same; the bitmap only matters for differencing disks), then the data, whose
 /// unwritten parts stay holes that read as zeros. Blocks never written stay unallocated.
 /// `finish` writes the BAT (a full build: all of it; an update: only the sectors that changed)
-/// and the footer after the last block, where an update's first new block overwrote the old one.
+/// and the footer after the last block, where an update's first new block overwrote the old one,
+/// then checks the result before the caller publishes it.
 final class VHDDynamicSink: BlockSink {
     let file: any ImageFile
     let header: VHDDynamicHeader
@@ -78,6 +79,7 @@ final class VHDDynamicSink: BlockSink {
             }
         }
         if nextBlock != oldFooterOffset { try file.write(footer, at: nextBlock) }
+        try VHDFormat.verify(file)
     }
 
     /// Calls `body(block, offsetInBlock, offsetInRange, count)` for each block the range touches.

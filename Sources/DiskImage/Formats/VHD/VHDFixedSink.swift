@@ -36,6 +36,7 @@ final class VHDFixedSink: BlockSink {
 
     func finish() throws {
         if let footer { try file.write(footer, at: footerOffset) }
+        try VHDFormat.verify(file)
     }
 
     /// Data must never reach the footer.

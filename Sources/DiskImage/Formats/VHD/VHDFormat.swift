@@ -84,5 +84,13 @@ public enum VHDFormat: DiskImageFormat {
         return VHDCheck.problems(image, file: file)
     }
 
+    /// A writer's last step: the image must pass `check` before anyone publishes it.
+    static func verify(_ file: any ImageFile) throws {
+        let problems = try check(file)
+        guard problems.isEmpty else {
+            throw StoreError(.io, "the VHD just written fails its own check: \(problems.joined(separator: "; "))", at: .init(path: file.path))
+        }
+    }
+
     private static func ascii(_ bytes: [UInt8]) -> String { VHDFields(bytes, bigEndian: true).ascii(0, bytes.count) }
 }

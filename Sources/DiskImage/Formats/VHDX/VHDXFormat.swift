@@ -51,6 +51,14 @@ public enum VHDXFormat: DiskImageFormat {
         return ImageInfo(format: name, variant: "dynamic", virtualSize: Int64(m.virtualSize), fileSize: file.size, details: details)
     }
 
+    /// A writer's last step: the image must pass `check` before anyone publishes it.
+    static func verify(_ file: any ImageFile) throws {
+        let problems = try check(file)
+        guard problems.isEmpty else {
+            throw StoreError(.io, "the VHDX just written fails its own check: \(problems.joined(separator: "; "))", at: .init(path: file.path))
+        }
+    }
+
     public static func check(_ file: any ImageFile) throws -> [String] {
         let image: VHDXImage
         do { image = try VHDXImage.read(file) } catch let error as StoreError { return [error.message] }

@@ -7,7 +7,8 @@ import BlockStore
 /// fully present; its unwritten parts stay holes that read as zeros. Every other payload entry
 /// says PAYLOAD_BLOCK_ZERO — not NOT_PRESENT, whose contents the spec leaves undefined.
 /// `finish` writes the BAT (an update: only the 4 KiB pages that changed), extends the file to a
-/// whole MiB past the last block, and (an update) writes the next header with new write GUIDs.
+/// whole MiB past the last block, (an update) writes the next header with new write GUIDs, and
+/// checks the result before the caller publishes it.
 final class VHDXSink: BlockSink {
     let file: any ImageFile
     let layout: VHDXLayout
@@ -97,6 +98,7 @@ final class VHDXSink: BlockSink {
             header.dataWriteGuid = .random()
             try file.write(header.encoded(), at: VHDXSpec.headerOffsets[1 - current.slot])
         }
+        try VHDXFormat.verify(file)
     }
 
     /// Calls `body(block, offsetInBlock, offsetInRange, count)` for each block the range touches.
