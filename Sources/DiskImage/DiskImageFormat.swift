@@ -30,6 +30,9 @@ public protocol DiskImageFormat: Sendable {
     static var variants: [String] { get }
     /// The largest virtual disk this format (variant) can hold.
     static func maxDiskSize(variant: String) -> Int64
+    /// The virtual size an image of a `diskSize`-byte disk shows: `diskSize`, unless the format
+    /// rounds it up (fixed VHD: to a whole MiB, as Azure requires); the extra bytes read as zeros.
+    static func virtualSize(diskSize: Int64, variant: String) -> Int64
     /// How sure we are that a file starting with `header` (up to 64 KiB) and ending with `trailer`
     /// (its last 512 bytes) is this format: 0 not at all, 100 certain.
     static func probe(header: [UInt8], trailer: [UInt8], fileSize: Int64) -> Int
@@ -55,6 +58,10 @@ public protocol BlockSink: AnyObject {
     func zero(offset: Int64, length: Int64) throws
     /// Writes the remaining metadata; the image is then complete (the caller syncs it).
     func finish() throws
+}
+
+extension DiskImageFormat {
+    public static func virtualSize(diskSize: Int64, variant: String) -> Int64 { diskSize }
 }
 
 extension BlockSink {

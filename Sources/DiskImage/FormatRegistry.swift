@@ -5,6 +5,8 @@ public enum FormatRegistry {
     public static let all: [any DiskImageFormat.Type] = [
         RawFormat.self,
         QCOW2Format.self,
+        VHDFormat.self,
+        VHDXFormat.self,
     ]
 
     public static var names: [String] { all.map { $0.name } }

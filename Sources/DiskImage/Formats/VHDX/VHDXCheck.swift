@@ -1,0 +1,57 @@
+/// Structural checks of a VHDX beyond what parsing already demands: both header and region
+/// table copies, the log's placement, BAT entry states, and payload blocks that lie inside the
+/// file without overlapping the metadata or each other (`qemu-img check` looks only at EOF).
+enum VHDXCheck {
+    static func problems(_ image: VHDXImage, fileSize: Int64) -> [String] {
+        var out = image.warnings
+        let mib = VHDXSpec.mib
+        let log = (start: Int64(image.header.logOffset), length: Int64(image.header.logLength))
+        if log.start % mib != 0 || log.length % mib != 0 || log.start < mib {
+            out.append("the log (\(log.length) bytes at \(log.start)) is not MiB aligned past the header section")
+        }
+        if log.start + log.length > fileSize { out.append("the log (\(log.length) bytes at \(log.start)) runs past the file's end \(fileSize)") }
+        if fileSize % mib != 0 { out.append("file size \(fileSize) is not a whole number of MiB") }
+
+        var regions: [(start: Int64, end: Int64, what: String)] = [
+            (0, mib, "the header section"),
+            (log.start, log.start + log.length, "the log"),
+            (image.metadataRegion.fileOffset, image.metadataRegion.fileOffset + image.metadataRegion.length, "the metadata region"),
+            (image.batRegion.fileOffset, image.batRegion.fileOffset + image.batRegion.length, "the BAT region"),
+        ]
+        let layout = image.layout
+        var payload: Int64 = 0
+        for (index, raw) in image.bat.enumerated() {
+            let entry = VHDXEntry(raw: raw)
+            if out.count > 40 { break }
+            if raw & 0xF_FFF8 != 0 { out.append("BAT entry \(index) has reserved bits set (\(hex(raw)))") }
+            if layout.isBitmapEntry(index) {
+                if entry.state != VHDXSpec.blockNotPresent {
+                    out.append("sector bitmap entry \(index) has state \(entry.state); a dynamic disk's must be 0 (not present)")
+                }
+                continue
+            }
+            defer { payload += 1 }
+            switch entry.state {
+            case VHDXSpec.blockFullyPresent:
+                let start = entry.fileOffset, end = entry.fileOffset + layout.blockSize
+                if end > fileSize { out.append("payload block \(payload) (\(start)..<\(end)) runs past the file's end \(fileSize)") }
+                regions.append((start, end, "payload block \(payload)"))
+            case 0, 1, 2, 3:
+                // FileOffsetMB is reserved in these states; Hyper-V refuses a zero block with one.
+                if entry.fileOffset != 0 && entry.state == VHDXSpec.blockZero {
+                    out.append("payload block \(payload) is in the zero state but has file offset \(entry.fileOffset)")
+                }
+            default:
+                out.append("payload block \(payload) has state \(entry.state), invalid in a dynamic disk")
+            }
+        }
+        regions.sort { $0.start < $1.start }
+        for (a, b) in zip(regions, regions.dropFirst()) where b.start < a.end {
+            out.append("\(b.what) at \(b.start) overlaps \(a.what) (\(a.start)..<\(a.end))")
+            if out.count > 40 { break }
+        }
+        return out
+    }
+
+    private static func hex(_ v: UInt64) -> String { "0x" + String(v, radix: 16) }
+}
