@@ -21,6 +21,8 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .target(name: "CLinux"),
+        .systemLibrary(name: "CLibvirt", pkgConfig: "libvirt", providers: [.apt(["libvirt-dev"])]),
+        .target(name: "Libvirt", dependencies: ["CLibvirt"], swiftSettings: upcoming),
         .target(name: "Zstd", dependencies: ["CZstd"], swiftSettings: upcoming),
         .target(
             name: "BlockStore",
@@ -36,7 +38,7 @@ let package = Package(
         .target(
             name: "Standby",
             dependencies: [
-                "BlockStore", "DiskImage",
+                "BlockStore", "DiskImage", "Libvirt",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Mustache", package: "swift-mustache"),
             ],
