@@ -1,5 +1,5 @@
 public import BlockStore
-import Foundation
+public import Foundation
 import Libvirt
 
 /// What `failover` measured.

@@ -16,8 +16,8 @@ public enum Hypervisor {
     }
 
     /// Runs a libvirt call, turning its error into a StoreError naming what was attempted.
-    public static func call<T>(_ what: String, _ body: () throws(LibvirtError) -> T) throws -> T {
-        do { return try body() } catch {
+    public static func call<T>(_ what: String, _ body: () throws -> T) throws -> T {
+        do { return try body() } catch let error as LibvirtError {
             throw StoreError(.io, "\(what): \(error.message)")
         }
     }

@@ -1,5 +1,5 @@
 public import BlockStore
-import Foundation
+public import Foundation
 
 /// Waits until a booting standby is ready, by its machine's probe.
 public enum ReadinessProbe {
