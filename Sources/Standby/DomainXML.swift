@@ -18,6 +18,8 @@ public struct DomainSpec: Sendable, Equatable {
     public var profile: HardwareProfile
     /// UEFI: the per-VM variable store.
     public var nvram: String?
+    /// The existing domain's UUID when redefining it.
+    public var uuid: String?
     public var emulator = "/usr/bin/qemu-system-x86_64"
     public var loader = "/usr/share/OVMF/OVMF_CODE.fd"
     public var nvramTemplate = "/usr/share/OVMF/OVMF_VARS.fd"
@@ -56,6 +58,7 @@ public enum DomainXML {
         if p.firmware == .uefi {
             c["uefi"] = ["loader": s.loader, "nvramTemplate": s.nvramTemplate, "nvram": s.nvram ?? ""]
         }
+        if let uuid = s.uuid { c["uuid"] = uuid }
         if let network = p.network {
             var n: [String: Any] = ["network": network]
             if let mac = p.mac { n["mac"] = mac }

@@ -80,14 +80,19 @@ public struct StandbyBuilder {
         let record = StandbyRecord(machine: machine, domain: domainName, format: format.name, image: image, point: point.id ?? 0,
                                    pointTime: point.time, built: Date(), connect: options.connect,
                                    overlay: try ImageRecord.fingerprint(of: paths.overlay))
+        // Record the files first: if defining fails, the record still matches what is on disk.
+        try catalog.setStandby(record)
         if let connection {
-            let spec = DomainSpec(name: domainName, machine: machine, point: record.point, pointTime: point.time, built: record.built,
+            var spec = DomainSpec(name: domainName, machine: machine, point: record.point, pointTime: point.time, built: record.built,
                                   format: format.name, image: image, overlay: paths.overlay, serialLog: paths.serialLog,
                                   kvm: accel == .kvm, profile: profile, nvram: profile.firmware == .uefi ? paths.nvram : nil)
+            // Redefining keeps the domain's identity: libvirt refuses a new UUID for an existing name.
+            spec.uuid = try connection.domain(named: domainName).map { domain in
+                try Hypervisor.call("reading the UUID of \(domainName)", { try domain.uuid() })
+            }
             let xml = try DomainXML.render(spec, templates: Templates())
             _ = try Hypervisor.call("defining domain \(domainName)", { try connection.defineDomain(xml: xml) })
         }
-        try catalog.setStandby(record)
         return StandbyBuildReport(standby: record, image: imageReport, registered: options.register, accelerator: accel.rawValue)
     }
 

@@ -13,7 +13,7 @@ struct StandbyFlowTests {
         let machine = "us-flow-\(UUID().uuidString.prefix(6).lowercased())"
         defer { Libvirtd.remove(machine) }
         let disk = dir.file("server.img")
-        try Fixtures.bootDisk(at: disk, marker: "point-A")
+        try Fixtures.bootDisk(at: disk, marker: "point-A", stay: true)
         _ = try cli.capture(machine, disk)
         #expect(try cli.run(["machine", "set", machine, "--cpus", "1", "--memory", "256"]).status == 0)
 
@@ -53,7 +53,7 @@ struct StandbyFlowTests {
         let machine = "us-verify-\(UUID().uuidString.prefix(6).lowercased())"
         defer { Libvirtd.remove(machine) }
         let disk = dir.file("server.img")
-        try Fixtures.bootDisk(at: disk, marker: "verified")
+        try Fixtures.bootDisk(at: disk, marker: "verified", stay: true)
         _ = try cli.capture(machine, disk)
         #expect(try cli.run(["machine", "set", machine, "--cpus", "1", "--memory", "256"]).status == 0)
         #expect(try cli.run(["standby", "build", machine]).status == 0)

@@ -6,8 +6,9 @@ public enum Fixtures {
         .deletingLastPathComponent().appendingPathComponent("Fixtures").path
 
     /// Builds a bootable BIOS/MBR disk whose guest prints `marker` on its serial console.
-    public static func bootDisk(at path: String, marker: String, sizeMiB: Int = 64) throws {
-        let r = shell("'\(folder)/make-boot-disk.sh' '\(path)' '\(marker)' \(sizeMiB)")
+    /// `stay`: the guest keeps running after printing (as a server would) instead of powering off.
+    public static func bootDisk(at path: String, marker: String, sizeMiB: Int = 64, stay: Bool = false) throws {
+        let r = shell("\(stay ? "FIXTURE_KERNEL_ARGS=understudy.stay " : "")'\(folder)/make-boot-disk.sh' '\(path)' '\(marker)' \(sizeMiB)")
         guard r.status == 0 else { throw CLIError(message: "make-boot-disk.sh failed: \(r.output)") }
     }
 
