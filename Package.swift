@@ -32,6 +32,11 @@ let package = Package(
         ),
         .target(name: "Capture", dependencies: ["BlockStore", "CLinux"], swiftSettings: upcoming),
         .target(name: "DiskImage", dependencies: ["BlockStore", "CLinux"], swiftSettings: upcoming),
+        .target(
+            name: "Schedule",
+            dependencies: ["BlockStore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: upcoming
+        ),
         .executableTarget(
             name: "understudy",
             dependencies: [
@@ -43,6 +48,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: upcoming),
         .testTarget(name: "BlockStoreTests", dependencies: ["BlockStore", "Capture", "DiskImage", "Zstd", "TestSupport"], swiftSettings: upcoming),
         .testTarget(name: "DiskImageTests", dependencies: ["BlockStore", "Capture", "DiskImage", "TestSupport"], swiftSettings: upcoming),
+        .testTarget(name: "ScheduleTests", dependencies: ["Schedule", "BlockStore", "TestSupport"], swiftSettings: upcoming),
         .testTarget(name: "CLITests", dependencies: ["BlockStore", "TestSupport"], swiftSettings: upcoming),
     ]
 )
