@@ -123,3 +123,21 @@ public struct CronExpression: Sendable, Hashable, CustomStringConvertible {
         return nil
     }
 }
+
+/// Encoded as its text (for `--json` output and stored settings); decoding validates it.
+extension CronExpression: Codable {
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        do {
+            try self.init(text)
+        } catch {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: error.message)
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(source)
+    }
+}

@@ -2,7 +2,7 @@ public import Foundation
 
 /// The nightly work the scheduler starts for a machine. Declaration order is run order: when
 /// both are due, a machine's standby is built before it is verified.
-public enum JobKind: String, Sendable, Hashable, CaseIterable, Comparable, CustomStringConvertible {
+public enum JobKind: String, Sendable, Hashable, Codable, CaseIterable, Comparable, CustomStringConvertible {
     /// Build or update the machine's standby image from its latest point.
     case build
     /// Boot-test the machine's standby.
@@ -15,7 +15,7 @@ public enum JobKind: String, Sendable, Hashable, CaseIterable, Comparable, Custo
 }
 
 /// One scheduled job: a kind of work for one machine. A machine has at most one schedule per kind.
-public struct JobKey: Hashable, Sendable, Comparable, CustomStringConvertible {
+public struct JobKey: Hashable, Sendable, Codable, Comparable, CustomStringConvertible {
     public var machine: String
     public var kind: JobKind
 
@@ -29,7 +29,7 @@ public struct JobKey: Hashable, Sendable, Comparable, CustomStringConvertible {
 }
 
 /// A job's schedule as stored, with what the scheduler remembers about it.
-public struct JobSchedule: Hashable, Sendable {
+public struct JobSchedule: Hashable, Sendable, Codable {
     public var key: JobKey
     public var cron: CronExpression
     public var enabled: Bool
@@ -51,7 +51,7 @@ public struct JobSchedule: Hashable, Sendable {
 }
 
 /// How a job run ended.
-public enum JobOutcome: String, Sendable, Hashable, CustomStringConvertible {
+public enum JobOutcome: String, Sendable, Hashable, Codable, CustomStringConvertible {
     /// Started and not finished yet (or the scheduler died before recording the end).
     case running
     case succeeded
@@ -65,17 +65,22 @@ public enum JobOutcome: String, Sendable, Hashable, CustomStringConvertible {
 }
 
 /// A job the scheduler hands to its runner.
-public struct DueJob: Hashable, Sendable {
+public struct DueJob: Hashable, Sendable, Codable {
     public var key: JobKey
     /// The slot this run is for (the cron time), which may be earlier than the start when catching up.
     public var scheduledFor: Date
+
+    public init(key: JobKey, scheduledFor: Date) {
+        self.key = key
+        self.scheduledFor = scheduledFor
+    }
 
     public var machine: String { key.machine }
     public var kind: JobKind { key.kind }
 }
 
 /// The record of one job run (table `job_run`).
-public struct JobRun: Hashable, Sendable {
+public struct JobRun: Hashable, Sendable, Codable {
     public var id: Int64
     public var key: JobKey
     public var scheduledFor: Date
@@ -98,7 +103,7 @@ public struct JobRun: Hashable, Sendable {
 }
 
 /// A line of `understudy schedule list`: a schedule, when it runs next and how it last went.
-public struct PlannedJob: Hashable, Sendable {
+public struct PlannedJob: Hashable, Sendable, Codable {
     public var schedule: JobSchedule
     /// The next slot after now; nil when disabled (or the expression never fires again).
     public var next: Date?

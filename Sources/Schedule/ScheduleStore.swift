@@ -88,6 +88,7 @@ public final class ScheduleStore: JobStore {
         }
     }
 
+    @discardableResult
     public func setSchedule(_ key: JobKey, cron: CronExpression, enabled: Bool, now: Date) throws -> JobSchedule {
         try write { db in
             let old = try Row.fetchOne(db, sql: "SELECT * FROM schedule WHERE machine = ? AND kind = ?",
@@ -103,6 +104,7 @@ public final class ScheduleStore: JobStore {
         }
     }
 
+    @discardableResult
     public func removeSchedule(_ key: JobKey) throws -> Bool {
         try write { db in
             try db.execute(sql: "DELETE FROM schedule WHERE machine = ? AND kind = ?", arguments: [key.machine, key.kind.rawValue])
@@ -149,6 +151,7 @@ public final class ScheduleStore: JobStore {
         }
     }
 
+    @discardableResult
     public func finish(_ run: JobRun, at end: Date, outcome: JobOutcome, message: String?) throws -> JobRun {
         var done = run
         done.finished = end
@@ -178,6 +181,7 @@ public final class ScheduleStore: JobStore {
         }
     }
 
+    @discardableResult
     public func markInterrupted(now: Date) throws -> [JobRun] {
         try write { db in
             let stale = try Row.fetchAll(db, sql: "SELECT * FROM job_run WHERE outcome = 'running' ORDER BY id").map(run)

@@ -74,4 +74,13 @@ struct CronParseTests {
         #expect(!nightly.matches(iso("2025-06-01T02:00:30Z"), in: berlin))
         #expect(nightly.matches(iso("2025-06-01T02:00:30Z"), in: utc))
     }
+
+    @Test func codableAsItsText() throws {
+        let schedule = JobSchedule(key: JobKey(machine: "web", kind: .verify), cron: try cron("30 2 * * MON-FRI"),
+                                   since: iso("2025-01-01T00:00:00Z"))
+        let json = try JSONEncoder().encode(schedule)
+        #expect(String(decoding: json, as: UTF8.self).contains("\"30 2 * * MON-FRI\""))
+        #expect(try JSONDecoder().decode(JobSchedule.self, from: json) == schedule)
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode([CronExpression].self, from: Data(#"["0 25 * * *"]"#.utf8)) }
+    }
 }
