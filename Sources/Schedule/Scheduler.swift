@@ -59,7 +59,7 @@ public final class Scheduler: Sendable {
         let owed = try store.schedules().filter(\.enabled).compactMap { schedule in
             OwedSlots(schedule.cron, after: schedule.baseline, upTo: now, in: timeZone).map { Owed(schedule: schedule, slots: $0) }
         }
-        // Machines in order of their earliest owed slot, each machine's jobs in kind order.
+        // Machines in order of the earliest slot they run for (ties by name); build before verify.
         let machineSlot = Dictionary(owed.map { ($0.schedule.key.machine, $0.slots.latest) }, uniquingKeysWith: min)
         let ordered = owed.sorted {
             let a = $0.schedule.key, b = $1.schedule.key
