@@ -44,10 +44,15 @@ let package = Package(
             ],
             swiftSettings: upcoming
         ),
+        .target(
+            name: "Schedule",
+            dependencies: ["BlockStore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: upcoming
+        ),
         .executableTarget(
             name: "understudy",
             dependencies: [
-                "BlockStore", "Capture", "DiskImage", "Standby",
+                "BlockStore", "Capture", "DiskImage", "Standby", "Schedule",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: upcoming
@@ -57,6 +62,11 @@ let package = Package(
         .testTarget(name: "DiskImageTests", dependencies: ["BlockStore", "Capture", "DiskImage", "TestSupport"], swiftSettings: upcoming),
         .testTarget(name: "LibvirtTests", dependencies: ["Libvirt", "TestSupport"], swiftSettings: upcoming),
         .testTarget(name: "StandbyTests", dependencies: ["BlockStore", "DiskImage", "Standby", "TestSupport"], swiftSettings: upcoming),
+        .testTarget(
+            name: "ScheduleTests",
+            dependencies: ["Schedule", "BlockStore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: upcoming
+        ),
         .testTarget(name: "CLITests", dependencies: ["BlockStore", "TestSupport"], swiftSettings: upcoming),
     ]
 )

@@ -1,0 +1,238 @@
+public import BlockStore
+public import Foundation
+internal import GRDB
+
+/// The `JobStore` kept in the store's SQLite catalog (`STORE/catalog.sqlite`), beside the tables
+/// `Catalog` owns:
+///
+/// ```
+/// schedule (machine, kind) → cron, enabled, since, last_fired
+/// job_run  id, machine, kind, scheduled_for, started, finished, outcome, message, seconds
+/// module_version (module, version)   this module's schema version, row 'schedule'
+/// ```
+/// Times are seconds since 1970 (REAL), as in `Catalog`.
+///
+/// Why not a second GRDB `DatabaseMigrator`: migrators share the `grdb_migrations` table, and
+/// `Catalog` refuses a database listing a migration it does not know (`hasBeenSuperseded`, its
+/// guard against newer stores). So this module versions its own tables in `module_version`,
+/// and likewise refuses a newer schema of its own.
+public final class ScheduleStore: JobStore {
+    public let path: String
+    private let db: DatabasePool
+
+    /// The schema steps; the module's version is how many have run.
+    private static let migrations: [@Sendable (Database) throws -> Void] = [
+        { db in
+            try db.create(table: "schedule") { t in
+                t.column("machine", .text).notNull()
+                t.column("kind", .text).notNull()
+                t.column("cron", .text).notNull()
+                t.column("enabled", .boolean).notNull()
+                t.column("since", .double).notNull()
+                t.column("last_fired", .double)
+                t.primaryKey(["machine", "kind"])
+            }
+            try db.create(table: "job_run") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("machine", .text).notNull()
+                t.column("kind", .text).notNull()
+                t.column("scheduled_for", .double).notNull()
+                t.column("started", .double).notNull()
+                t.column("finished", .double)
+                t.column("outcome", .text).notNull()
+                t.column("message", .text)
+                t.column("seconds", .double)
+            }
+            try db.create(index: "job_run_machine", on: "job_run", columns: ["machine", "kind", "id"])
+        },
+    ]
+
+    /// Opens (and creates or upgrades the tables in) the SQLite database at `path`.
+    public init(path: String) throws {
+        self.path = path
+        do {
+            var config = Configuration()
+            config.busyMode = .timeout(60)
+            config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+            db = try DatabasePool(path: path, configuration: config)
+            try db.write { db in try Self.migrate(db, path: path) }
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw Self.map(error, path: path)
+        }
+    }
+
+    /// The schedule tables of an opened store, in its catalog.
+    public convenience init(store: Store) throws {
+        try self.init(path: store.catalog.path)
+    }
+
+    private static func migrate(_ db: Database, path: String) throws {
+        try db.execute(sql: "CREATE TABLE IF NOT EXISTS module_version (module TEXT PRIMARY KEY NOT NULL, version INTEGER NOT NULL)")
+        let version = try Int.fetchOne(db, sql: "SELECT version FROM module_version WHERE module = 'schedule'") ?? 0
+        guard version <= migrations.count else {
+            throw StoreError(.newerFormat, "the schedule tables in \(path) were written by a newer Understudy (version \(version)); upgrade to use this store",
+                             at: .init(path: path))
+        }
+        for step in migrations[version...] { try step(db) }
+        try db.execute(sql: "INSERT OR REPLACE INTO module_version (module, version) VALUES ('schedule', ?)",
+                       arguments: [migrations.count])
+    }
+
+    // MARK: schedules
+
+    public func schedules() throws -> [JobSchedule] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM schedule ORDER BY machine, kind").map(schedule)
+        }
+    }
+
+    @discardableResult
+    public func setSchedule(_ key: JobKey, cron: CronExpression, enabled: Bool, now: Date) throws -> JobSchedule {
+        try write { db in
+            let old = try Row.fetchOne(db, sql: "SELECT * FROM schedule WHERE machine = ? AND kind = ?",
+                                       arguments: [key.machine, key.kind.rawValue])
+            let keepSince = old.map { $0["cron"] as String == cron.source && $0["enabled"] as Bool == enabled } ?? false
+            let since = keepSince ? old!["since"] as Double : now.timeIntervalSince1970
+            try db.execute(sql: """
+                INSERT INTO schedule (machine, kind, cron, enabled, since, last_fired) VALUES (?, ?, ?, ?, ?, NULL)
+                ON CONFLICT (machine, kind) DO UPDATE SET cron = excluded.cron, enabled = excluded.enabled, since = excluded.since
+                """, arguments: [key.machine, key.kind.rawValue, cron.source, enabled, since])
+            return try schedule(Row.fetchOne(db, sql: "SELECT * FROM schedule WHERE machine = ? AND kind = ?",
+                                             arguments: [key.machine, key.kind.rawValue])!)
+        }
+    }
+
+    @discardableResult
+    public func removeSchedule(_ key: JobKey) throws -> Bool {
+        try write { db in
+            try db.execute(sql: "DELETE FROM schedule WHERE machine = ? AND kind = ?", arguments: [key.machine, key.kind.rawValue])
+            return db.changesCount > 0
+        }
+    }
+
+    private func schedule(_ row: Row) throws -> JobSchedule {
+        let machine: String = row["machine"]
+        let kindName: String = row["kind"]
+        guard let kind = JobKind(rawValue: kindName) else {
+            throw StoreError(.newerFormat, "schedule of \(machine) has kind '\(kindName)', unknown to this Understudy",
+                             at: .init(machine: machine, path: path))
+        }
+        let cron: CronExpression
+        do {
+            cron = try CronExpression(row["cron"] as String)
+        } catch {
+            throw StoreError(.corruptCatalog, "stored \(kind) schedule of \(machine): \(error.message)",
+                             at: .init(machine: machine, path: path))
+        }
+        return JobSchedule(key: JobKey(machine: machine, kind: kind), cron: cron, enabled: row["enabled"],
+                           since: Date(timeIntervalSince1970: row["since"]),
+                           lastFired: (row["last_fired"] as Double?).map(Date.init(timeIntervalSince1970:)))
+    }
+
+    // MARK: runs
+
+    public func claim(_ key: JobKey, slot: Date, now: Date, outcome: JobOutcome, message: String?) throws -> JobRun? {
+        try write { db in
+            try db.execute(sql: """
+                UPDATE schedule SET last_fired = ?
+                WHERE machine = ? AND kind = ? AND (last_fired IS NULL OR last_fired < ?)
+                """, arguments: [slot.timeIntervalSince1970, key.machine, key.kind.rawValue, slot.timeIntervalSince1970])
+            guard db.changesCount == 1 else { return nil }
+            let finished = outcome == .running ? nil : now
+            try db.execute(sql: """
+                INSERT INTO job_run (machine, kind, scheduled_for, started, finished, outcome, message, seconds)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [key.machine, key.kind.rawValue, slot.timeIntervalSince1970, now.timeIntervalSince1970,
+                                 finished?.timeIntervalSince1970, outcome.rawValue, message, finished.map { _ in 0.0 }])
+            return JobRun(id: db.lastInsertedRowID, key: key, scheduledFor: slot, started: now, finished: finished,
+                          outcome: outcome, message: message)
+        }
+    }
+
+    @discardableResult
+    public func finish(_ run: JobRun, at end: Date, outcome: JobOutcome, message: String?) throws -> JobRun {
+        var done = run
+        done.finished = end
+        done.outcome = outcome
+        done.message = message
+        try write { db in
+            try db.execute(sql: "UPDATE job_run SET finished = ?, outcome = ?, message = ?, seconds = ? WHERE id = ?",
+                           arguments: [end.timeIntervalSince1970, outcome.rawValue, message, done.seconds, run.id])
+        }
+        return done
+    }
+
+    public func runs(machine: String?, limit: Int) throws -> [JobRun] {
+        try read { db in
+            if let machine {
+                return try Row.fetchAll(db, sql: "SELECT * FROM job_run WHERE machine = ? ORDER BY id DESC LIMIT ?",
+                                        arguments: [machine, limit]).map(run)
+            }
+            return try Row.fetchAll(db, sql: "SELECT * FROM job_run ORDER BY id DESC LIMIT ?", arguments: [limit]).map(run)
+        }
+    }
+
+    public func lastRun(_ key: JobKey) throws -> JobRun? {
+        try read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM job_run WHERE machine = ? AND kind = ? ORDER BY id DESC LIMIT 1",
+                             arguments: [key.machine, key.kind.rawValue]).map(run)
+        }
+    }
+
+    @discardableResult
+    public func markInterrupted(now: Date) throws -> [JobRun] {
+        try write { db in
+            let stale = try Row.fetchAll(db, sql: "SELECT * FROM job_run WHERE outcome = 'running' ORDER BY id").map(run)
+            let message = "the scheduler stopped while this job ran; it is not retried"
+            try db.execute(sql: """
+                UPDATE job_run SET outcome = 'interrupted', finished = ?, seconds = ? - started, message = ?
+                WHERE outcome = 'running'
+                """, arguments: [now.timeIntervalSince1970, now.timeIntervalSince1970, message])
+            return stale.map { var r = $0; r.finished = now; r.outcome = .interrupted; r.message = message; return r }
+        }
+    }
+
+    private func run(_ row: Row) throws -> JobRun {
+        let kindName: String = row["kind"]
+        let outcomeName: String = row["outcome"]
+        guard let kind = JobKind(rawValue: kindName), let outcome = JobOutcome(rawValue: outcomeName) else {
+            throw StoreError(.newerFormat, "job run \(row["id"] as Int64) has kind '\(kindName)' and outcome '\(outcomeName)', unknown to this Understudy",
+                             at: .init(path: path))
+        }
+        return JobRun(id: row["id"], key: JobKey(machine: row["machine"], kind: kind),
+                      scheduledFor: Date(timeIntervalSince1970: row["scheduled_for"]),
+                      started: Date(timeIntervalSince1970: row["started"]),
+                      finished: (row["finished"] as Double?).map(Date.init(timeIntervalSince1970:)),
+                      outcome: outcome, message: row["message"])
+    }
+
+    // MARK: errors
+
+    private func read<T>(_ body: (Database) throws -> T) throws -> T {
+        do { return try db.read(body) } catch let error as StoreError { throw error } catch { throw Self.map(error, path: path) }
+    }
+
+    private func write<T>(_ body: (Database) throws -> T) throws -> T {
+        do { return try db.write(body) } catch let error as StoreError { throw error } catch { throw Self.map(error, path: path) }
+    }
+
+    /// SQLite failures as store errors, classified as `Catalog` classifies them.
+    static func map(_ error: any Error, path: String) -> StoreError {
+        guard let db = error as? DatabaseError else {
+            return StoreError(.io, "schedule tables in \(path): \(error)", at: .init(path: path))
+        }
+        let detail = db.message ?? "\(db.resultCode)"
+        switch db.resultCode {
+        case .SQLITE_CORRUPT, .SQLITE_NOTADB:
+            return StoreError(.corruptCatalog, "catalog \(path) is damaged (\(detail))", at: .init(path: path))
+        case .SQLITE_FULL:
+            return StoreError(.noSpace, "catalog \(path): file system full", at: .init(path: path))
+        case .SQLITE_BUSY, .SQLITE_LOCKED:
+            return StoreError(.locked, "catalog \(path) is busy: another process holds it too long", at: .init(path: path))
+        default:
+            return StoreError(.io, "catalog \(path): \(detail)", at: .init(path: path))
+        }
+    }
+}
