@@ -1,0 +1,125 @@
+import ArgumentParser
+import BlockStore
+import Foundation
+import Schedule
+import Standby
+
+extension Understudy {
+    struct ScheduleCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "schedule", abstract: "When `understudy serve` builds and verifies each standby (cron syntax).",
+            subcommands: [Set.self, List.self, Remove.self])
+
+        struct Set: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Set a machine's nightly standby build and/or verify.")
+            @OptionGroup var global: GlobalOptions
+            @Argument var machine: String
+            @Option(help: "Cron schedule of the standby build, e.g. '0 2 * * *'.") var build: String?
+            @Option(help: "Cron schedule of the boot test, e.g. '30 2 * * *'.") var verify: String?
+            @Flag(help: "Keep the schedules but pause them.") var disable = false
+
+            func validate() throws {
+                guard build != nil || verify != nil else { throw ValidationError("give --build CRON and/or --verify CRON") }
+            }
+
+            func run() throws {
+                let store = try global.openStore()
+                _ = try store.machine(machine)
+                let jobs = try ScheduleStore(store: store)
+                var set: [JobSchedule] = []
+                for (kind, text) in [(JobKind.build, build), (.verify, verify)] {
+                    guard let text else { continue }
+                    set.append(try jobs.setSchedule(JobKey(machine: machine, kind: kind), cron: CronExpression(text), enabled: !disable, now: Date()))
+                }
+                if global.json { Output.json(set); return }
+                for s in set { global.note("\(s.key.machine) \(s.key.kind.rawValue): \(s.cron)\(s.enabled ? "" : " (paused)")") }
+            }
+        }
+
+        struct List: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Every scheduled job with its next run and last outcome.")
+            @OptionGroup var global: GlobalOptions
+
+            func run() throws {
+                let store = try global.openStore()
+                let scheduler = Scheduler(store: try ScheduleStore(store: store)) { _ in nil }
+                let planned = try scheduler.plannedJobs()
+                if global.json { Output.json(planned); return }
+                print(Output.table(["MACHINE", "JOB", "CRON", "NEXT RUN", "LAST RUN", "OUTCOME"], planned.map { p in
+                    [p.schedule.key.machine, p.schedule.key.kind.rawValue, p.schedule.cron.description + (p.schedule.enabled ? "" : " (paused)"),
+                     p.next.map(Output.time) ?? "-", p.lastRun.map { Output.time($0.started) } ?? "never",
+                     p.lastRun.map { $0.outcome.rawValue + ($0.seconds.map { String(format: " in %.0f s", $0) } ?? "") } ?? "-"]
+                }))
+            }
+        }
+
+        struct Remove: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Remove a machine's build and/or verify schedule.")
+            @OptionGroup var global: GlobalOptions
+            @Argument var machine: String
+            @Flag(help: "Remove the build schedule.") var build = false
+            @Flag(help: "Remove the verify schedule.") var verify = false
+
+            func run() throws {
+                let store = try global.openStore()
+                let jobs = try ScheduleStore(store: store)
+                let kinds: [JobKind] = build || verify ? (build ? [.build] : []) + (verify ? [.verify] : []) : [.build, .verify]
+                let removed = try kinds.filter { try jobs.removeSchedule(JobKey(machine: machine, kind: $0)) }
+                global.note(removed.isEmpty ? "nothing scheduled for \(machine)" : "removed \(removed.map(\.rawValue).joined(separator: ", ")) of \(machine)")
+            }
+        }
+    }
+
+    struct Serve: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run the scheduler: each machine's standby build, then verify, at their cron times (until stopped).")
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "Stop after this many seconds (for tests and one-shot runs).") var duration: Double?
+
+        func run() throws {
+            try BlockingTask.run { try await serve() }
+        }
+
+        func serve() async throws {
+            let store = try global.openStore()
+            let lock = try StoreLock(path: store.path + "/locks/scheduler.lock", purpose: "run the scheduler")
+            defer { withExtendedLifetime(lock) {} }
+            let quiet = global.quiet
+            let scheduler = Scheduler(store: try ScheduleStore(store: store)) { job in
+                try await Task.detached {
+                    let builder = try StandbyBuilder(store: store)
+                    switch job.key.kind {
+                    case .build:
+                        var options = StandbyBuilder.Options()
+                        if let record = try StandbyCatalog(store: store).standby(job.key.machine) {
+                            options.connect = record.connect
+                            options.format = record.format
+                        }
+                        let report = try builder.build(machine: job.key.machine, options: options)
+                        return "point \(report.standby.point), \(report.image.mode.rawValue), \(report.image.bytesWritten) bytes written"
+                    case .verify:
+                        let test = try builder.verify(machine: job.key.machine)
+                        return String(format: "ready in %.1f s", test.secondsToReady ?? 0)
+                    }
+                }.value
+            }
+            if !quiet { FileHandle.standardError.write(Data("understudy serve: scheduler running for \(store.path)\n".utf8)) }
+            try await scheduler.run(until: duration.map { Date().addingTimeInterval($0) })
+        }
+    }
+}
+
+/// Runs async work to completion from a synchronous command.
+enum BlockingTask {
+    static func run(_ work: @escaping @Sendable () async throws -> Void) throws {
+        final class Outcome: @unchecked Sendable { var error: (any Error)? }
+        let outcome = Outcome()
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            do { try await work() } catch { outcome.error = error }
+            done.signal()
+        }
+        done.wait()
+        if let error = outcome.error { throw error }
+    }
+}
