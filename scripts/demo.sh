@@ -1,31 +1,51 @@
 #!/usr/bin/env bash
-# The main job end to end on the embedded default (a local store): build, make a sample disk,
-# capture it, change it, capture again, restore both points and show they match their sources.
+# The main job end to end on the embedded default (a local store, local libvirt): a small bootable
+# server disk is captured; a standby VM is built from it and failed over to (time to ready
+# printed); the server changes and is captured again; the nightly build updates the standby
+# incrementally; a boot test proves it on a disposable copy; a qcow2 restore is compared.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/install-deps.sh
-swift build -c release --product understudy 2>&1 | grep -E 'error|warning: |Compiling understudy|Build' || true
+scripts/start-libvirt.sh
+swift build -c release --product understudy 2>&1 | grep -E 'error|warning: |Build' || true
 bin=$(swift build -c release --show-bin-path)/understudy
 [ -x "$bin" ] || { echo "build failed" >&2; exit 1; }
 
-work=${DEMO_DIR:-$(mktemp -d /tmp/understudy-demo.XXXX)}
+work=${DEMO_DIR:-/tmp/understudy-demo}
+rm -rf "$work"; mkdir -p "$work"; chmod 755 "$work"
 export UNDERSTUDY_STORE=$work/store
-echo "== working in $work (store: $UNDERSTUDY_STORE)"
-python3 Benchmarks/make-disk.py "$work/disk.img" 256M --seed 1
-cp --sparse=always "$work/disk.img" "$work/disk-A.img"
+machine=demo-web1
+virsh -c qemu:///system destroy "$machine" >/dev/null 2>&1 || true
+virsh -c qemu:///system undefine "$machine" >/dev/null 2>&1 || true
+step() { printf '\n== %s\n' "$*"; }
 
-echo "== capture A"
-a=$("$bin" capture demo "$work/disk.img")
-python3 Benchmarks/make-disk.py mutate "$work/disk.img" --percent 1 --seed 2
-cp --sparse=always "$work/disk.img" "$work/disk-B.img"
-echo "== capture B (after 1% scattered 4 KiB writes)"
-b=$("$bin" capture demo "$work/disk.img")
-"$bin" points demo
+step "a bootable 'server' disk whose console prints a marker (Tests/Fixtures/make-boot-disk.sh)"
+FIXTURE_KERNEL_ARGS=understudy.stay Tests/Fixtures/make-boot-disk.sh "$work/server.img" "release-1"
+step "capture it: point A"
+"$bin" capture "$machine" "$work/server.img"
+"$bin" machine set "$machine" --cpus 1 --memory 256 -q
+step "build the standby (qcow2 + libvirt domain, defined, not started)"
+"$bin" standby build "$machine"
+step "failover: start the standby, wait for its console to say login:"
+"$bin" failover "$machine" --timeout 180
+grep -a "UNDERSTUDY-MARKER" "$work/store/standby/$machine/serial.log" || true
+virsh -c qemu:///system destroy "$machine" >/dev/null
 
-echo "== restore both points and compare with their sources"
-"$bin" restore demo "$work/restored-A.img" --point "$a" --force
-"$bin" restore demo "$work/restored-B.img" --point "$b" --force
-cmp "$work/restored-A.img" "$work/disk-A.img" && echo "point $a matches disk A"
-cmp "$work/restored-B.img" "$work/disk-B.img" && echo "point $b matches disk B"
+step "the server changes; capture point B; the nightly build updates the standby incrementally"
+start=$(sfdisk -d "$work/server.img" | awk -F'[=,]' '/start=/{n++; if (n==2) print $2+0}')
+size=$(sfdisk -d "$work/server.img" | awk -F'[=,]' '/start=/{n++; if (n==2) print $4+0}')
+dd if="$work/server.img" of="$work/p2" bs=512 skip="$start" count="$size" status=none
+printf release-2 > "$work/marker"
+debugfs -w -R 'rm marker.txt' "$work/p2" >/dev/null 2>&1
+debugfs -w -R "write $work/marker marker.txt" "$work/p2" >/dev/null 2>&1
+dd if="$work/p2" of="$work/server.img" bs=512 seek="$start" conv=notrunc status=none
+"$bin" capture "$machine" "$work/server.img"
+"$bin" standby build "$machine" --discard-changes
+step "verify: boot a disposable copy, screenshot, record time to ready"
+"$bin" verify "$machine" --timeout 180
+"$bin" standby list
+step "restore point B as qcow2 and compare it with the server disk (qemu-img)"
+"$bin" restore "$machine" "$work/restored.qcow2" --format qcow2
+qemu-img compare "$work/restored.qcow2" "$work/server.img"
+"$bin" points "$machine"
 "$bin" verify --chunks
-du -sh "$UNDERSTUDY_STORE/chunks" | sed 's/^/store chunks: /'

@@ -1,4 +1,4 @@
-public import BlockStore
+import BlockStore
 
 /// The virtual hardware a machine's standby runs on: set with `understudy machine set`, kept in
 /// the catalog, rendered into the libvirt domain.

@@ -1,4 +1,4 @@
-public import BlockStore
+import BlockStore
 public import Libvirt
 import Foundation
 

@@ -1,4 +1,4 @@
-public import BlockStore
+import BlockStore
 public import Foundation
 
 /// Waits until a booting standby is ready, by its machine's probe.
