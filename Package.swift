@@ -33,7 +33,7 @@ let package = Package(
             ],
             swiftSettings: upcoming
         ),
-        .target(name: "Capture", dependencies: ["BlockStore", "CLinux"], swiftSettings: upcoming),
+        .target(name: "Capture", dependencies: ["BlockStore", "CLinux", "Libvirt"], swiftSettings: upcoming),
         .target(name: "DiskImage", dependencies: ["BlockStore", "CLinux"], swiftSettings: upcoming),
         .target(
             name: "Standby",

@@ -11,9 +11,6 @@ public final class SourceDisk: Sendable {
 
     /// Opens `spec`: a path to a raw image file or a block device.
     public init(_ spec: String) throws {
-        if spec.hasPrefix("libvirt:") {
-            throw StoreError(.unsupported, "capturing libvirt domains (\(spec)) is not supported yet; capture the domain's disk image file instead")
-        }
         path = spec
         var st = stat()
         guard stat(spec, &st) == 0 else {

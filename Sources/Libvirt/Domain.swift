@@ -148,6 +148,12 @@ extension Domain {
         try check(virDomainCreate(pointer), "virDomainCreate", site)
     }
 
+    /// Starts the domain with its CPUs paused: its disks are open, nothing runs (to copy them).
+    /// The corresponding C function is `virDomainCreateWithFlags` with `VIR_DOMAIN_START_PAUSED`.
+    public func startPaused() throws(LibvirtError) {
+        try check(virDomainCreateWithFlags(pointer, UInt32(VIR_DOMAIN_START_PAUSED.rawValue)), "virDomainCreateWithFlags", site)
+    }
+
     /// Stops the domain at once, like pulling the plug; a transient domain disappears.
     /// The corresponding C function is `virDomainDestroy`.
     public func destroy() throws(LibvirtError) {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BlockStore
 import Capture
+import Foundation
 
 extension Understudy {
     struct Capture: ParsableCommand {
@@ -8,7 +9,9 @@ extension Understudy {
             abstract: "Capture a disk (image file or block device) as a new recovery point; prints the point id.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The machine the disk belongs to.") var machine: String
-        @Argument(help: "A raw image file or a block device.") var source: String
+        @Argument(help: "A raw image file, a block device, or libvirt:DOMAIN (a consistent copy of its first disk, even while it runs).")
+        var source: String
+        @Option(help: "libvirt URI for libvirt:DOMAIN sources.") var connect = "qemu:///system"
         @Option(help: ArgumentHelp("Block size of a new machine, a power of two from 64K to 4M.", valueName: "size"))
         var blockSize: String?
         @Option(help: "zstd compression level (1-19).") var level: Int32 = CaptureOptions.defaultCompressionLevel
@@ -28,8 +31,14 @@ extension Understudy {
             options.compressionLevel = level
             options.allowShrink = allowShrink
             try Machine.validate(name: machine)
-            let disk = try SourceDisk(source)
             let store = try global.openStore(create: true)
+            var copied: String?
+            if source.hasPrefix(DomainDiskCopy.prefix) {
+                global.note("copying the disk of \(source) (qemu backup job)")
+                copied = try DomainDiskCopy.copy(domain: String(source.dropFirst(DomainDiskCopy.prefix.count)), uri: connect, into: store)
+            }
+            defer { if let copied { unlink(copied) } }
+            let disk = try SourceDisk(copied ?? source)
             let point = try Capturer.capture(store: store, machine: machine, source: disk, options: options, progress: global.progress())
             if global.json { Output.json(PointView(point)); return }
             print(point.id!)
