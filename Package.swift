@@ -19,8 +19,10 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "CLinux"),
         .target(name: "Zstd", dependencies: ["CZstd"], swiftSettings: upcoming),
+        .target(name: "Zlib", dependencies: ["CZlib"], swiftSettings: upcoming),
         .target(
             name: "BlockStore",
             dependencies: [
@@ -31,7 +33,11 @@ let package = Package(
             swiftSettings: upcoming
         ),
         .target(name: "Capture", dependencies: ["BlockStore", "CLinux"], swiftSettings: upcoming),
-        .target(name: "DiskImage", dependencies: ["BlockStore", "CLinux"], swiftSettings: upcoming),
+        .target(
+            name: "DiskImage",
+            dependencies: ["BlockStore", "CLinux", "Zlib", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: upcoming
+        ),
         .executableTarget(
             name: "understudy",
             dependencies: [
