@@ -1,3 +1,5 @@
+import Foundation
+
 extension VMDK {
     /// Cuts what a sink receives (blocks of any size, at increasing offsets) into grains.
     ///
