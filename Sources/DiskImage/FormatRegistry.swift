@@ -4,6 +4,7 @@ public import BlockStore
 public enum FormatRegistry {
     public static let all: [any DiskImageFormat.Type] = [
         RawFormat.self,
+        VMDKFormat.self,
     ]
 
     public static var names: [String] { all.map { $0.name } }

@@ -25,6 +25,8 @@ extension VMDK {
         private var table = [UInt32](repeating: 0, count: VMDK.gtesPerGT)
         private var tableIndex = -1
         private var header: Header
+        /// Bytes of the disk held in stored grains (the OVF's populatedSize).
+        private(set) var storedBytes: Int64 = 0
 
         // The batch: raw grains, then their markers.
         private var raw: [UInt8]
@@ -105,6 +107,7 @@ extension VMDK {
                 $0.baseAddress!.advanced(by: grains.count * VMDK.grainBytes).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
             }
             grains.append((grain, bytes.count))
+            storedBytes += Int64(bytes.count)
         }
 
         /// Compresses the batch on every core, then appends it in grain order with one write.

@@ -1,0 +1,278 @@
+import BlockStore
+import Capture
+import DiskImage
+import Foundation
+import Testing
+import TestSupport
+
+/// VMDK writers checked against tools we did not write: qemu-img (compare, check, info, convert
+/// for golden images), libvmdk's vmdkinfo, GNU tar, sha256sum and xmllint for OVAs.
+@Suite("VMDK: monolithicSparse, streamOptimized, OVA")
+struct VMDKTests {
+    static let size = 37 << 20 + 12_800  // not a multiple of a grain, a grain table or a MiB
+
+    /// Writes `raw` into a new image through the format's sink, as the builder does: blocks of
+    /// `blockSize` in increasing order, all-zero blocks skipped.
+    static func write(_ raw: String, to path: String, variant: String, blockSize: Int = 65536,
+                      ova: Bool = false, machine: String = "web-01") throws {
+        let source = try FileDescriptor(path: raw, flags: O_RDONLY)
+        let diskSize = try source.size()
+        let file = try PlainImageFile(FileDescriptor(path: path, flags: O_RDWR | O_CREAT | O_TRUNC))
+        var options = ImageOptions(blockSize: blockSize)
+        options.variant = variant
+        options.ova = ova
+        options.machine = machine
+        let sink = try VMDKFormat.create(file, diskSize: diskSize, options: options)
+        let buffer = AlignedBuffer(count: blockSize)
+        var offset: Int64 = 0
+        while offset < diskSize {
+            let n = try source.read(into: buffer.pointer, count: Int(min(Int64(blockSize), diskSize - offset)), at: offset)
+            let block = UnsafeRawBufferPointer(buffer.slice(0, n))
+            if !isAllZero(block) { try sink.write(offset: offset, data: block, frame: nil) }
+            offset += Int64(n)
+        }
+        try sink.finish()
+    }
+
+    static func disk(_ dir: TempDir, seed: UInt64 = 301) throws -> String {
+        let raw = dir.file("disk.raw")
+        try Disks.make(raw, size: size, seed: seed, regions: 40)
+        return raw
+    }
+
+    struct WriteCase: CustomTestStringConvertible, Sendable {
+        let variant: String
+        let blockSize: Int
+        var testDescription: String { "\(variant), \(blockSize / 1024) KiB blocks" }
+    }
+
+    static let writeCases = ["monolithicSparse", "streamOptimized"].flatMap { v in
+        [65536, 4 << 20, 4096, 3 * 65536].map { WriteCase(variant: v, blockSize: $0) }
+    }
+
+    /// Block sizes above, below and across the 64 KiB grain.
+    @Test(arguments: writeCases)
+    func qemuAndLibvmdkReadWhatWeWrite(_ c: WriteCase) throws {
+        let dir = TempDir("vmdk")
+        let raw = try Self.disk(dir)
+        let image = dir.file("out.vmdk")
+        try Self.write(raw, to: image, variant: c.variant, blockSize: c.blockSize)
+        let (same, why) = QemuImg.same(image, format: "vmdk", as: raw)
+        #expect(same, "\(c): qemu-img compare: \(why)")
+        let check = QemuImg.check(image, format: "vmdk")
+        #expect(check.status == 0, "\(c): qemu-img check: \(check.output)")
+        #expect(QemuImg.virtualSize(image, format: "vmdk") == Int64(Self.size))
+        let info = QemuImg.info(image, format: "vmdk")
+        let specific = (info["format-specific"] as? [String: Any])?["data"] as? [String: Any]
+        #expect(specific?["create-type"] as? String == c.variant)
+        let vmdkinfo = shell("vmdkinfo '\(image)' 2>&1")
+        #expect(vmdkinfo.status == 0, "vmdkinfo: \(vmdkinfo.output)")
+        #expect(vmdkinfo.output.contains("Media size:") && vmdkinfo.output.contains("(\(Self.size) bytes)"), "vmdkinfo: \(vmdkinfo.output)")
+        #expect(vmdkinfo.output.contains(c.variant == "streamOptimized" ? "Stream optimized" : "Monolithic sparse"))
+        let file = try PlainImageFile(readingFrom: image)
+        #expect(try VMDKFormat.check(file) == [])
+        #expect(try FormatRegistry.probe(file)?.name == "vmdk")
+    }
+
+    /// Golden vectors: images qemu-img made are probed, summarised and checked as sound.
+    @Test(arguments: ["monolithicSparse", "streamOptimized"])
+    func readsQemuImages(_ variant: String) throws {
+        let dir = TempDir("vmdk-golden")
+        let raw = try Self.disk(dir, seed: 302)
+        let image = dir.file("qemu.vmdk")
+        let (status, output) = QemuImg.convert(raw, to: image, format: "vmdk", options: "-o subformat=\(variant)")
+        #expect(status == 0, "qemu-img convert: \(output)")
+        let file = try PlainImageFile(readingFrom: image)
+        #expect(try FormatRegistry.probe(file)?.name == "vmdk")
+        let info = try VMDKFormat.info(file)
+        #expect(info.virtualSize == Int64(Self.size))
+        #expect(info.variant == variant)
+        #expect(info.details["grainSize"] == "65536")
+        #expect(info.details["compression"] == (variant == "streamOptimized" ? "deflate" : "none"))
+        #expect(try VMDKFormat.check(file) == [])
+    }
+
+    /// The stream ends with footer marker, footer, end-of-stream (ESXi needs the EOS).
+    @Test func streamEndsWithFooterAndEndOfStream() throws {
+        let dir = TempDir("vmdk-eos")
+        let raw = try Self.disk(dir)
+        let image = dir.file("s.vmdk")
+        try Self.write(raw, to: image, variant: "streamOptimized")
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: image)))
+        #expect(bytes.count % 512 == 0)
+        func u32(_ at: Int) -> UInt32 { bytes.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: at, as: UInt32.self)) } }
+        func u64(_ at: Int) -> UInt64 { bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: at, as: UInt64.self)) } }
+        // Header: KDMV, version 3, flags 0x30003, deflate, grain directory "at the end".
+        #expect(Array(bytes[0..<4]) == Array("KDMV".utf8))
+        #expect(u32(4) == 3 && u32(8) == 0x30003 && u64(56) == UInt64.max)
+        #expect(bytes[77] == 1 && bytes[78] == 0)
+        let eos = bytes.count - 512, footer = bytes.count - 1024, marker = bytes.count - 1536
+        #expect(bytes[eos...].allSatisfy { $0 == 0 }, "last sector is the end-of-stream marker (all zeros)")
+        #expect(u64(marker) == 1 && u32(marker + 8) == 0 && u32(marker + 12) == 3, "footer marker")
+        #expect(Array(bytes[marker + 16..<footer]).allSatisfy { $0 == 0 })
+        #expect(Array(bytes[footer..<(footer + 4)]) == Array("KDMV".utf8))
+        #expect(u32(footer + 4) == 3 && u32(footer + 8) == 0x30003)
+        let gd = Int(u64(footer + 56))
+        #expect(gd > 0 && gd * 512 < marker, "footer names the grain directory")
+        // The grain directory sits right behind its marker, right before the footer marker.
+        #expect(u32((gd - 1) * 512 + 12) == 2 && gd * 512 + Int(u64((gd - 1) * 512)) * 512 == marker)
+        // The first grain: marker with LBA and compressed size, then a zlib header (CMF 0x78).
+        let first = 128 * 512
+        #expect(u32(first + 8) > 0 && bytes[first + 12] == 0x78)
+    }
+
+    /// An OVA: .ovf first, then .mf, then the disk; the manifest's hashes are right; the OVF is
+    /// well-formed XML; qemu-img reads the extracted disk; our probe, info and check see inside.
+    @Test func ovaPackage() throws {
+        let dir = TempDir("vmdk-ova")
+        let store = try Store(path: dir.file("store"), create: true)
+        let raw = try Self.disk(dir, seed: 303)
+        let point = try Capturer.capture(store: store, machine: "web 01&co", source: SourceDisk(raw))
+        var options = ImageBuilder.Options()
+        options.format = VMDKFormat.self
+        options.variant = "streamOptimized"
+        options.ova = true
+        let ova = dir.file("web.ova")
+        _ = try ImageBuilder.build(store: store, point: point, to: ova, options: options)
+        let list = shell("tar tvf '\(ova)' 2>&1")
+        #expect(list.status == 0, "tar: \(list.output)")
+        let names = shell("tar tf '\(ova)'").output.split(separator: "\n").map(String.init)
+        #expect(names == ["web_01_co.ovf", "web_01_co.mf", "web_01_co-disk1.vmdk"])
+        let out = dir.file("x")
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        #expect(shell("cd '\(out)' && tar xf '\(ova)'").status == 0)
+        let manifest = try String(contentsOfFile: out + "/web_01_co.mf", encoding: .utf8)
+        for name in ["web_01_co.ovf", "web_01_co-disk1.vmdk"] {
+            let hash = shell("sha256sum '\(out)/\(name)'").output.prefix(64)
+            #expect(manifest.contains("SHA256(\(name))= \(hash)\n"), "manifest line for \(name): \(manifest)")
+        }
+        let xml = shell("xmllint --noout '\(out)/web_01_co.ovf' 2>&1")
+        #expect(xml.status == 0, "xmllint: \(xml.output)")
+        let ovf = try String(contentsOfFile: out + "/web_01_co.ovf", encoding: .utf8)
+        let diskBytes = try FileManager.default.attributesOfItem(atPath: out + "/web_01_co-disk1.vmdk")[.size] as? Int
+        #expect(ovf.contains("ovf:capacity=\"\(Self.size)\"") && ovf.contains("ovf:size=\"\(diskBytes ?? -1)\""))
+        #expect(ovf.contains("<Name>web 01&amp;co</Name>") && ovf.contains("#streamOptimized"))
+        let disk = out + "/web_01_co-disk1.vmdk"
+        #expect(QemuImg.same(disk, format: "vmdk", as: raw).0)
+        #expect(QemuImg.check(disk, format: "vmdk").status == 0)
+        #expect(shell("vmdkinfo '\(disk)'").output.contains("(\(Self.size) bytes)"))
+
+        let file = try PlainImageFile(readingFrom: ova)
+        #expect(try FormatRegistry.probe(file)?.name == "vmdk")
+        let info = try VMDKFormat.info(file)
+        #expect(info.virtualSize == Int64(Self.size) && info.details["package"] == "ova" && info.variant == "streamOptimized")
+        #expect(try VMDKFormat.check(file) == [])
+        // The OVA cannot be updated in place: the updater rebuilds it.
+        #expect(try VMDKFormat.openForUpdate(file, options: ImageOptions(blockSize: 65536)) == nil)
+
+        // A flipped byte in the disk breaks its manifest line.
+        let handle = try FileHandle(forUpdating: URL(fileURLWithPath: ova))
+        try handle.seek(toOffset: UInt64(file.size - 4096))
+        handle.write(Data([0x55]))
+        try handle.close()
+        let problems = try VMDKFormat.check(try PlainImageFile(readingFrom: ova))
+        #expect(problems.contains { $0.contains("SHA-256 of web_01_co-disk1.vmdk") }, "\(problems)")
+    }
+
+    @Test func refusesDisksOver2TiBAndOvaWithoutStream() throws {
+        let dir = TempDir("vmdk-big")
+        #expect(VMDKFormat.maxDiskSize(variant: "monolithicSparse") == 2 << 40)
+        for variant in VMDKFormat.variants {
+            let file = try PlainImageFile(FileDescriptor(path: dir.file("big-\(variant).vmdk"), flags: O_RDWR | O_CREAT | O_TRUNC))
+            var options = ImageOptions(blockSize: 65536)
+            options.variant = variant
+            let error = #expect(throws: StoreError.self) { try VMDKFormat.create(file, diskSize: (2 << 40) + 512, options: options) }
+            #expect(error?.code == .unsupported && error?.message.contains("2 TiB") == true)
+        }
+        let file = try PlainImageFile(FileDescriptor(path: dir.file("sparse.ova"), flags: O_RDWR | O_CREAT | O_TRUNC))
+        var options = ImageOptions(blockSize: 65536)
+        options.ova = true
+        let error = #expect(throws: StoreError.self) { try VMDKFormat.create(file, diskSize: 1 << 20, options: options) }
+        #expect(error?.code == .invalidArgument)
+    }
+
+    /// Damage is reported precisely: a bad magic, a bad version, a grain table outside the file,
+    /// a grain entry outside the file, a descriptor at odds with the header.
+    @Test func checkReportsDamage() throws {
+        let dir = TempDir("vmdk-damage")
+        let raw = try Self.disk(dir, seed: 304)
+        let good = dir.file("good.vmdk")
+        try Self.write(raw, to: good, variant: "monolithicSparse")
+        let goodFile = try PlainImageFile(readingFrom: good)
+        let h = try goodFile.read(512, at: 0)
+        func u64(_ b: [UInt8], _ at: Int) -> Int { b.withUnsafeBytes { Int(UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: at, as: UInt64.self))) } }
+        let gd = u64(h, 56), rgd = u64(h, 48)
+        let firstGT = try goodFile.read(4, at: Int64(gd * 512)).withUnsafeBytes { Int(UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self))) }
+
+        func damaged(_ name: String, at offset: Int, _ bytes: [UInt8]) throws -> [String] {
+            let path = dir.file(name)
+            try Disks.copy(good, path)
+            let handle = try FileHandle(forUpdating: URL(fileURLWithPath: path))
+            try handle.seek(toOffset: UInt64(offset))
+            handle.write(Data(bytes))
+            try handle.close()
+            return try VMDKFormat.check(try PlainImageFile(readingFrom: path))
+        }
+        let magic = try damaged("magic.vmdk", at: 0, Array("XXXX".utf8))
+        #expect(magic.count == 1 && magic[0].contains("not a VMDK"), "\(magic)")
+        let version = try damaged("version.vmdk", at: 4, [9, 0, 0, 0])
+        #expect(version.contains { $0.contains("version 9") }, "\(version)")
+        let outside = try damaged("gt.vmdk", at: gd * 512, [0xF0, 0xFF, 0xFF, 0x00])
+        #expect(outside.contains { $0.contains("grain table at sector 16777200 lies outside the file") }, "\(outside)")
+        #expect(outside.contains { $0.contains("differs") } == false)
+        let grain = try damaged("grain.vmdk", at: firstGT * 512 + 4 * 3, [0x00, 0x00, 0x00, 0x70])
+        #expect(grain.contains { $0.contains("runs past the end of the file") } && grain.contains { $0.contains("redundant grain table 0 differs") }, "\(grain)")
+        let overlap = try damaged("overlap.vmdk", at: rgd * 512 + 2048 + 8, [UInt8(gd & 0xFF), UInt8(gd >> 8 & 0xFF), 0, 0])
+        #expect(overlap.contains { $0.contains("overlaps the grain directory") }, "\(overlap)")
+        let type = try damaged("type.vmdk", at: 512, Array("# Disk DescriptorFile\nversion=1\ncreateType=\"vmfs\"\n".utf8) + [0])
+        #expect(type.contains { $0.contains("createType \"vmfs\"") } && type.contains { $0.contains("0 extent lines") }, "\(type)")
+        // A qemu-made image that we damage the same way: the reader makes no assumption of ours.
+        #expect(try VMDKFormat.check(goodFile) == [])
+    }
+
+    /// Descriptor text, as VMware writes it; a descriptor-only file is not claimed.
+    @Test func descriptorAndProbe() throws {
+        let dir = TempDir("vmdk-desc")
+        let image = dir.file("d.vmdk")
+        try Self.write(try Self.disk(dir, seed: 305), to: image, variant: "monolithicSparse")
+        let file = try PlainImageFile(readingFrom: image)
+        let text = String(decoding: try file.read(10240, at: 512).prefix { $0 != 0 }, as: UTF8.self)
+        #expect(text.hasPrefix("# Disk DescriptorFile\nversion=1\n"))
+        for line in ["parentCID=ffffffff", "createType=\"monolithicSparse\"", "RW \(Self.size / 512) SPARSE \"d.vmdk\"",
+                     "ddb.adapterType = \"lsilogic\"", "ddb.geometry.heads = \"255\"", "ddb.geometry.sectors = \"63\"",
+                     "ddb.geometry.cylinders = \"4\"", "ddb.virtualHWVersion = \"4\""] {
+            #expect(text.contains(line + "\n"), "descriptor lacks \(line):\n\(text)")
+        }
+        let descriptorOnly = Array(text.utf8)
+        #expect(VMDKFormat.probe(header: descriptorOnly, trailer: [], fileSize: Int64(descriptorOnly.count)) == 0)
+        #expect(try VMDKFormat.info(file).details["createType"] == "monolithicSparse")
+    }
+
+    /// streamOptimized cannot be updated in place (the updater rebuilds it, saying why);
+    /// monolithicSparse updates with 1 MiB blocks (16 grains each) still match a fresh build.
+    @Test func updatesWithLargeBlocks() throws {
+        let dir = TempDir("vmdk-upd")
+        let store = try Store(path: dir.file("store"), create: true)
+        let disk = dir.file("disk.img")
+        try Disks.make(disk, size: 20 << 20, seed: 306, regions: 30)
+        var capture = CaptureOptions()
+        capture.blockSize = 1 << 20
+        let a = try Capturer.capture(store: store, machine: "m", source: SourceDisk(disk), options: capture)
+        try Disks.mutate(disk, seed: 307, writes: 8)
+        let b = try Capturer.capture(store: store, machine: "m", source: SourceDisk(disk), options: capture)
+        for variant in VMDKFormat.variants {
+            var options = ImageBuilder.Options()
+            options.format = VMDKFormat.self
+            options.variant = variant
+            let image = dir.file("standby-\(variant).vmdk")
+            _ = try ImageBuilder.build(store: store, point: a, to: image, options: options)
+            let report = try ImageUpdater.update(store: store, point: b, at: image, options: options)
+            #expect(report.mode == (variant == "monolithicSparse" ? .update : .full), "\(variant): \(report.mode)")
+            let fresh = dir.file("fresh-\(variant).vmdk")
+            _ = try ImageBuilder.build(store: store, point: b, to: fresh, options: options)
+            #expect(shell("qemu-img compare -f vmdk -F vmdk '\(image)' '\(fresh)'").status == 0)
+            #expect(QemuImg.check(image, format: "vmdk").status == 0)
+            #expect(try VMDKFormat.check(try PlainImageFile(readingFrom: image)) == [])
+        }
+    }
+}
