@@ -1,6 +1,6 @@
 import BlockStore
 import Capture
-import DiskImage
+@testable import DiskImage
 import Foundation
 import Testing
 import TestSupport
@@ -127,7 +127,7 @@ struct VMDKTests {
         let dir = TempDir("vmdk-ova")
         let store = try Store(path: dir.file("store"), create: true)
         let raw = try Self.disk(dir, seed: 303)
-        let point = try Capturer.capture(store: store, machine: "web 01&co", source: SourceDisk(raw))
+        let point = try Capturer.capture(store: store, machine: "web-01", source: SourceDisk(raw))
         var options = ImageBuilder.Options()
         options.format = VMDKFormat.self
         options.variant = "streamOptimized"
@@ -137,22 +137,22 @@ struct VMDKTests {
         let list = shell("tar tvf '\(ova)' 2>&1")
         #expect(list.status == 0, "tar: \(list.output)")
         let names = shell("tar tf '\(ova)'").output.split(separator: "\n").map(String.init)
-        #expect(names == ["web_01_co.ovf", "web_01_co.mf", "web_01_co-disk1.vmdk"])
+        #expect(names == ["web-01.ovf", "web-01.mf", "web-01-disk1.vmdk"])
         let out = dir.file("x")
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         #expect(shell("cd '\(out)' && tar xf '\(ova)'").status == 0)
-        let manifest = try String(contentsOfFile: out + "/web_01_co.mf", encoding: .utf8)
-        for name in ["web_01_co.ovf", "web_01_co-disk1.vmdk"] {
+        let manifest = try String(contentsOfFile: out + "/web-01.mf", encoding: .utf8)
+        for name in ["web-01.ovf", "web-01-disk1.vmdk"] {
             let hash = shell("sha256sum '\(out)/\(name)'").output.prefix(64)
             #expect(manifest.contains("SHA256(\(name))= \(hash)\n"), "manifest line for \(name): \(manifest)")
         }
-        let xml = shell("xmllint --noout '\(out)/web_01_co.ovf' 2>&1")
+        let xml = shell("xmllint --noout '\(out)/web-01.ovf' 2>&1")
         #expect(xml.status == 0, "xmllint: \(xml.output)")
-        let ovf = try String(contentsOfFile: out + "/web_01_co.ovf", encoding: .utf8)
-        let diskBytes = try FileManager.default.attributesOfItem(atPath: out + "/web_01_co-disk1.vmdk")[.size] as? Int
+        let ovf = try String(contentsOfFile: out + "/web-01.ovf", encoding: .utf8)
+        let diskBytes = try FileManager.default.attributesOfItem(atPath: out + "/web-01-disk1.vmdk")[.size] as? Int
         #expect(ovf.contains("ovf:capacity=\"\(Self.size)\"") && ovf.contains("ovf:size=\"\(diskBytes ?? -1)\""))
-        #expect(ovf.contains("<Name>web 01&amp;co</Name>") && ovf.contains("#streamOptimized"))
-        let disk = out + "/web_01_co-disk1.vmdk"
+        #expect(ovf.contains("<Name>web-01</Name>") && ovf.contains("#streamOptimized"))
+        let disk = out + "/web-01-disk1.vmdk"
         #expect(QemuImg.same(disk, format: "vmdk", as: raw).0)
         #expect(QemuImg.check(disk, format: "vmdk").status == 0)
         #expect(shell("vmdkinfo '\(disk)'").output.contains("(\(Self.size) bytes)"))
@@ -171,7 +171,7 @@ struct VMDKTests {
         handle.write(Data([0x55]))
         try handle.close()
         let problems = try VMDKFormat.check(try PlainImageFile(readingFrom: ova))
-        #expect(problems.contains { $0.contains("SHA-256 of web_01_co-disk1.vmdk") }, "\(problems)")
+        #expect(problems.contains { $0.contains("SHA-256 of web-01-disk1.vmdk") }, "\(problems)")
     }
 
     @Test func refusesDisksOver2TiBAndOvaWithoutStream() throws {
@@ -222,8 +222,8 @@ struct VMDKTests {
         #expect(outside.contains { $0.contains("differs") } == false)
         let grain = try damaged("grain.vmdk", at: firstGT * 512 + 4 * 3, [0x00, 0x00, 0x00, 0x70])
         #expect(grain.contains { $0.contains("runs past the end of the file") } && grain.contains { $0.contains("redundant grain table 0 differs") }, "\(grain)")
-        let overlap = try damaged("overlap.vmdk", at: rgd * 512 + 2048 + 8, [UInt8(gd & 0xFF), UInt8(gd >> 8 & 0xFF), 0, 0])
-        #expect(overlap.contains { $0.contains("overlaps the grain directory") }, "\(overlap)")
+        let overlap = try damaged("overlap.vmdk", at: firstGT * 512 + 8, [UInt8(rgd & 0xFF), UInt8(rgd >> 8 & 0xFF), 0, 0])
+        #expect(overlap.contains { $0.contains("overlaps the redundant grain directory") }, "\(overlap)")
         let type = try damaged("type.vmdk", at: 512, Array("# Disk DescriptorFile\nversion=1\ncreateType=\"vmfs\"\n".utf8) + [0])
         #expect(type.contains { $0.contains("createType \"vmfs\"") } && type.contains { $0.contains("0 extent lines") }, "\(type)")
         // A qemu-made image that we damage the same way: the reader makes no assumption of ours.
@@ -274,5 +274,43 @@ struct VMDKTests {
             #expect(QemuImg.check(image, format: "vmdk").status == 0)
             #expect(try VMDKFormat.check(try PlainImageFile(readingFrom: image)) == [])
         }
+    }
+
+    /// The OVF is a pure function: escaped names, well-formed XML, sizes where they belong.
+    @Test func ovfEnvelopeIsWellFormed() throws {
+        let dir = TempDir("vmdk-ovf")
+        let envelope = VMDK.OVFEnvelope(name: "db <1> & \"two\"", diskFile: "db-disk1.vmdk", diskFileSize: 123_456,
+                                        capacity: 10 << 30, populatedSize: 65536)
+        let path = dir.file("e.ovf")
+        try envelope.xml().write(toFile: path, atomically: false, encoding: .utf8)
+        let lint = shell("xmllint --noout '\(path)' 2>&1")
+        #expect(lint.status == 0, "xmllint: \(lint.output)")
+        let xml = envelope.xml()
+        #expect(xml.contains("<Name>db &lt;1&gt; &amp; &quot;two&quot;</Name>"))
+        #expect(xml.contains("ovf:size=\"123456\"") && xml.contains("ovf:capacity=\"\(10 << 30)\""))
+        #expect(xml.contains("<rasd:ResourceSubType>lsilogic</rasd:ResourceSubType>") && xml.contains("ovf:/disk/vmdisk1"))
+        #expect(envelope.maximalLength >= xml.utf8.count)
+        #expect(VMDK.OVASink.Names(machine: "a/b c").disk == "a_b_c-disk1.vmdk")
+        #expect(VMDK.OVASink.Names(machine: "").ovf == "disk.ovf")
+    }
+
+    /// Tar headers GNU tar accepts, including a member of 8 GiB or more (base-256 size).
+    @Test func tarHeadersForSmallAndHugeMembers() throws {
+        let dir = TempDir("vmdk-tar")
+        let path = dir.file("t.tar")
+        let huge: Int64 = 9 << 30
+        var bytes = VMDK.Tar.header(name: "a.ovf", size: 5, mtime: 1_700_000_000) + Array("hello".utf8)
+        bytes += [UInt8](repeating: 0, count: 512 - 5)
+        bytes += VMDK.Tar.header(name: "b-disk1.vmdk", size: huge, mtime: 1_700_000_000)
+        #expect(FileManager.default.createFile(atPath: path, contents: Data(bytes)))
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        try handle.truncate(atOffset: UInt64(Int64(bytes.count) + huge + 1024))  // sparse: holes read as zeros
+        try handle.close()
+        let list = shell("tar tvf '\(path)' 2>&1")
+        #expect(list.status == 0, "tar: \(list.output)")
+        #expect(list.output.contains(" 5 ") && list.output.contains("a.ovf") && list.output.contains("\(huge)") && list.output.contains("b-disk1.vmdk"),
+                "tar: \(list.output)")
+        let members = try VMDK.Tar.members(of: try PlainImageFile(readingFrom: path))
+        #expect(members.map(\.name) == ["a.ovf", "b-disk1.vmdk"] && members.map(\.size) == [5, huge] && members[1].offset == 1536)
     }
 }

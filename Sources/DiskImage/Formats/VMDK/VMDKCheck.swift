@@ -132,14 +132,15 @@ extension VMDK {
                 grains.append((start, end, grain))
             }
         }
-        // Grains against metadata: the last metadata range starting before each grain's end.
+        // Grains against metadata (sorted by start): the range just before each grain's start,
+        // or the first one starting inside it, is the lowest one it could overlap.
         for g in grains {
             var lo = 0, hi = meta.count
-            while lo < hi { let mid = (lo + hi) / 2; if meta[mid].start < g.end { lo = mid + 1 } else { hi = mid } }
-            var k = lo - 1
-            while k >= 0 && k >= lo - 3 {
-                if meta[k].end > g.start { p.add("grain \(g.grain) at sector \(g.start) overlaps the \(meta[k].what)"); break }
-                k -= 1
+            while lo < hi { let mid = (lo + hi) / 2; if meta[mid].start < g.start { lo = mid + 1 } else { hi = mid } }
+            if lo > 0, meta[lo - 1].end > g.start {
+                p.add("grain \(g.grain) at sector \(g.start) overlaps the \(meta[lo - 1].what)")
+            } else if lo < meta.count, meta[lo].start < g.end {
+                p.add("grain \(g.grain) at sector \(g.start) overlaps the \(meta[lo].what)")
             }
         }
         grains.sort { $0.start < $1.start }
