@@ -268,6 +268,10 @@ struct VMDKTests {
             _ = try ImageBuilder.build(store: store, point: a, to: image, options: options)
             let report = try ImageUpdater.update(store: store, point: b, at: image, options: options)
             #expect(report.mode == (variant == "monolithicSparse" ? .update : .full), "\(variant): \(report.mode)")
+            if report.mode == .full { #expect(report.note?.contains("cannot be updated in place") == true) }
+            // Built aside under a temporary name, the descriptor still names the final file.
+            let descriptor = String(decoding: try PlainImageFile(readingFrom: image).read(10240, at: 512), as: UTF8.self)
+            #expect(descriptor.contains("SPARSE \"standby-\(variant).vmdk\"\n"), "\(descriptor)")
             let fresh = dir.file("fresh-\(variant).vmdk")
             _ = try ImageBuilder.build(store: store, point: b, to: fresh, options: options)
             #expect(shell("qemu-img compare -f vmdk -F vmdk '\(image)' '\(fresh)'").status == 0)

@@ -1,12 +1,7 @@
 import BlockStore
 import Foundation
-import Zlib
 
 extension VMDK {
-    /// zlib level for streamOptimized grains. 1 is several times faster than zlib's default 6
-    /// (qemu's choice: 37 s for 1 GiB of data here) and only a little larger on disk data.
-    static let compressionLevel: Int32 = 1
-
     /// Writes a streamOptimized image strictly front to back (so it can be packed into an OVA as
     /// it is written): header with gdOffset "at end", descriptor, then from sector 128 the non-zero
     /// grains as compressed grain markers, each grain table after its grains, and at `finish` the
@@ -33,7 +28,7 @@ extension VMDK {
         private var grains: [(index: Int64, length: Int)] = []
         private var slots: [[UInt8]]
         private var slotLengths: [Int]
-        private let deflaters: [Deflater]
+        private let compressors: [GrainCompressor]
         private var out: [UInt8] = []
 
         init(file: any ImageFile, diskSize: Int64, extentFile: String) throws {
@@ -42,8 +37,8 @@ extension VMDK {
             cutter = GrainCutter(diskSize: diskSize)
             directory = [UInt32](repeating: 0, count: SparseLayout(capacity: capacity).tables)
             raw = [UInt8](repeating: 0, count: Self.batchGrains * VMDK.grainBytes)
-            deflaters = (0..<Parallel.workers).map { _ in Deflater(level: VMDK.compressionLevel) }
-            let slotSize = Self.roundUp(Marker.grainHeaderSize + deflaters[0].bound(VMDK.grainBytes))
+            compressors = (0..<Parallel.workers).map { _ in GrainCompressor() }
+            let slotSize = Self.roundUp(Marker.grainHeaderSize + compressors[0].bound)
             slots = (0..<Self.batchGrains).map { _ in [UInt8](repeating: 0, count: slotSize) }
             slotLengths = Array(repeating: 0, count: Self.batchGrains)
 
@@ -117,10 +112,10 @@ extension VMDK {
             try raw.withUnsafeBytes { raw in
                 try slots.withUnsafeMutableBufferPointer { slots in
                     try slotLengths.withUnsafeMutableBufferPointer { lengths in
-                        try Parallel.forEach(count, workers: deflaters.count) { worker, i in
+                        try Parallel.forEach(count, workers: compressors.count) { worker, i in
                             let input = UnsafeRawBufferPointer(rebasing: raw[(i * VMDK.grainBytes)..<(i * VMDK.grainBytes + grains[i].length)])
                             try slots[i].withUnsafeMutableBytes { slot in
-                                let n = try deflaters[worker].compress(
+                                let n = try compressors[worker].compress(
                                     input, into: UnsafeMutableRawBufferPointer(rebasing: slot[Marker.grainHeaderSize...]))
                                 slot.storeBytes(of: UInt64(grains[i].index * VMDK.grainSectors).littleEndian, toByteOffset: 0, as: UInt64.self)
                                 slot.storeBytes(of: UInt32(n).littleEndian, toByteOffset: 8, as: UInt32.self)
