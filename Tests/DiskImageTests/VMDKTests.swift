@@ -191,6 +191,31 @@ struct VMDKTests {
         #expect(error?.code == .invalidArgument)
     }
 
+    /// Exactly 2 TiB fits: tables for the whole extent, a block at each end, read back by qemu-img.
+    @Test(arguments: VMDKFormat.variants)
+    func acceptsExactly2TiB(_ variant: String) throws {
+        let dir = TempDir("vmdk-2t")
+        let path = dir.file("big.vmdk")
+        let size: Int64 = 2 << 40
+        let file = try PlainImageFile(FileDescriptor(path: path, flags: O_RDWR | O_CREAT | O_TRUNC))
+        var options = ImageOptions(blockSize: 65536)
+        options.variant = variant
+        let sink = try VMDKFormat.create(file, diskSize: size, options: options)
+        let block = [UInt8](repeating: 0xAB, count: 65536)
+        try block.withUnsafeBytes { data in
+            try sink.write(offset: 0, data: data, frame: nil)
+            try sink.write(offset: size - 65536, data: data, frame: nil)
+        }
+        try sink.finish()
+        #expect(QemuImg.virtualSize(path, format: "vmdk") == size)
+        #expect(QemuImg.check(path, format: "vmdk").status == 0)
+        // qemu-io verifies patterns where we wrote and zeros between (comparing all 2 TiB takes long).
+        let reads = ["read -P 0xab 0 64k", "read -P 0xab \(size - 65536) 64k", "read -P 0 64k 1M", "read -P 0 \(size / 2) 1M"]
+        let io = shell("qemu-io -r -f vmdk " + reads.map { "-c '\($0)' " }.joined() + "'\(path)' 2>&1")
+        #expect(io.status == 0 && !io.output.contains("failed"), "\(variant): \(io.output)")
+        #expect(try VMDKFormat.check(try PlainImageFile(readingFrom: path)) == [])
+    }
+
     /// Damage is reported precisely: a bad magic, a bad version, a grain table outside the file,
     /// a grain entry outside the file, a descriptor at odds with the header.
     @Test func checkReportsDamage() throws {

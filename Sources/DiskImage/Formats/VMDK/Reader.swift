@@ -82,16 +82,27 @@ extension VMDK {
 
         /// The grain directory at `sector` (the primary one unless told otherwise).
         func directory(at sector: UInt64? = nil) throws -> [UInt32] {
-            let at = Int64(sector ?? header.gdOffset) * Int64(VMDK.sector)
-            let bytes = try file.read(tables * 4, at: at)
-            return (0..<tables).map { get(UInt32.self, bytes, at: $0 * 4) }
+            try entries(tables, at: Int64(sector ?? header.gdOffset))
         }
 
         /// The grain table at `sector`.
         func table(at sector: UInt32) throws -> [UInt32] {
-            let count = Int(header.gtesPerGT)
-            let bytes = try file.read(count * 4, at: Int64(sector) * Int64(VMDK.sector))
-            return (0..<count).map { get(UInt32.self, bytes, at: $0 * 4) }
+            try entries(Int(header.gtesPerGT), at: Int64(sector))
+        }
+
+        /// `count` little-endian u32 entries at `sector`, read in one go.
+        private func entries(_ count: Int, at sector: Int64) throws -> [UInt32] {
+            var out = [UInt32](repeating: 0, count: count)
+            let offset = sector * Int64(VMDK.sector)
+            let n = try out.withUnsafeMutableBytes { try file.read(into: $0.baseAddress!, count: $0.count, at: offset) }
+            guard n == count * 4 else {
+                throw StoreError(.unsupported, "\(path) is truncated: wanted \(count * 4) bytes of tables at offset \(offset), the file ends at \(file.size)",
+                                 at: .init(offset: offset, path: path))
+            }
+            #if _endian(big)
+            out = out.map { UInt32(littleEndian: $0) }
+            #endif
+            return out
         }
 
         /// The redundant grain directory's sector, if the header declares one.
