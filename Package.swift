@@ -20,10 +20,12 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "CLinux"),
         .systemLibrary(name: "CLibvirt", pkgConfig: "libvirt", providers: [.apt(["libvirt-dev"])]),
         .target(name: "Libvirt", dependencies: ["CLibvirt"], swiftSettings: upcoming),
         .target(name: "Zstd", dependencies: ["CZstd"], swiftSettings: upcoming),
+        .target(name: "Zlib", dependencies: ["CZlib"], swiftSettings: upcoming),
         .target(
             name: "BlockStore",
             dependencies: [
@@ -34,7 +36,11 @@ let package = Package(
             swiftSettings: upcoming
         ),
         .target(name: "Capture", dependencies: ["BlockStore", "CLinux", "Libvirt"], swiftSettings: upcoming),
-        .target(name: "DiskImage", dependencies: ["BlockStore", "CLinux"], swiftSettings: upcoming),
+        .target(
+            name: "DiskImage",
+            dependencies: ["BlockStore", "CLinux", "Zlib", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: upcoming
+        ),
         .target(
             name: "Standby",
             dependencies: [

@@ -5,6 +5,7 @@ public enum FormatRegistry {
     public static let all: [any DiskImageFormat.Type] = [
         RawFormat.self,
         QCOW2Format.self,
+        VMDKFormat.self,
         VHDFormat.self,
         VHDXFormat.self,
     ]
