@@ -43,7 +43,7 @@ public enum ImageBuilder {
             report.bytesWritten = file.size
             try target.publish {
                 if !target.isDevice {
-                    try record(point, format: format, variant: variant, compressed: options.compress, image: target.writingPath)
+                    try record(point, format: format, variant: variant, compressed: options.compress, ova: options.ova, image: target.writingPath)
                         .save(for: path)
                 }
             }
@@ -63,9 +63,9 @@ public enum ImageBuilder {
         return out
     }
 
-    static func record(_ point: RecoveryPoint, format: any DiskImageFormat.Type, variant: String, compressed: Bool,
+    static func record(_ point: RecoveryPoint, format: any DiskImageFormat.Type, variant: String, compressed: Bool, ova: Bool,
                        image: String) throws -> ImageRecord {
-        ImageRecord(format: format.name, variant: variant, compressed: compressed, machine: point.machine, point: point.id ?? 0,
+        ImageRecord(format: format.name, variant: variant, compressed: compressed, ova: ova, machine: point.machine, point: point.id ?? 0,
                     pointTime: point.time, diskSize: point.diskSize, blockSize: point.blockSize, built: Date(),
                     fingerprint: try ImageRecord.fingerprint(of: image))
     }

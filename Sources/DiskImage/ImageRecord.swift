@@ -13,6 +13,8 @@ public struct ImageRecord: Codable, Sendable, Equatable {
     public var format: String
     public var variant: String
     public var compressed: Bool
+    /// VMDK streamOptimized packaged as an OVA.
+    public var ova: Bool?
     public var machine: String
     public var point: Int64
     public var pointTime: Date

@@ -31,6 +31,12 @@ public enum ImageUpdater {
     /// unless `forceFull`.
     public static func update(store: Store, point: RecoveryPoint, at path: String, options: ImageBuilder.Options,
                               forceFull: Bool = false, progress: any ProgressReporter = SilentProgress()) throws -> RestoreReport {
+        // An image keeps its own kind (compressed, OVA) unless --force-full says otherwise.
+        var options = options
+        if let existing = ImageRecord.load(for: path), !forceFull {
+            options.compress = options.compress || existing.compressed
+            options.ova = options.ova || (existing.ova ?? false)
+        }
         var full = options
         full.force = true
         if forceFull { return try ImageBuilder.build(store: store, point: point, to: path, options: full, progress: progress) }
@@ -109,7 +115,7 @@ public enum ImageUpdater {
             try sink.finish()
             progress.finish()
             try file.syncImage()
-            try ImageBuilder.record(point, format: format, variant: variant, compressed: options.compress, image: path).save(for: path)
+            try ImageBuilder.record(point, format: format, variant: variant, compressed: options.compress, ova: options.ova, image: path).save(for: path)
             try file.finishCommit()
             report.changedBlocks = changed.count + zeroed.count
             report.dataBlocks = changed.count
