@@ -76,7 +76,7 @@ public final class ManualClock: SchedulerClock {
 
     /// Waits (in real time, up to `timeout` seconds) until some task sleeps on this clock, and
     /// returns the earliest deadline; nil on timeout.
-    public func nextSleep(timeout: TimeInterval = 10) async -> Date? {
+    public func nextSleep(timeout: TimeInterval = 300) async -> Date? {
         let limit = Date().addingTimeInterval(timeout)
         while Date() < limit {
             if let deadline = earliestSleep { return deadline }

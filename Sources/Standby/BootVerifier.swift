@@ -15,6 +15,7 @@ extension StandbyBuilder {
         guard let record = try catalog.standby(machine) else {
             throw StoreError(.notFound, "machine \(machine) has no standby to verify; build one with `understudy standby build \(machine)`")
         }
+        try ImageUpdater.recover(record.image)
         var profile = try catalog.profile(machine)
         let paths = try StandbyPaths(store: store, machine: machine)
         let conn = try Hypervisor.connect(connect ?? record.connect)

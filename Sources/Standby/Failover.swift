@@ -1,6 +1,7 @@
 public import BlockStore
 public import Foundation
 import Libvirt
+import DiskImage
 
 /// What `failover` measured.
 public struct FailoverReport: Codable, Sendable {
@@ -34,6 +35,8 @@ extension StandbyBuilder {
             record = try build(machine: machine, options: options, progress: progress).standby
             catchUpSeconds = Date().timeIntervalSince(started)
         }
+        // A build killed mid-update leaves a journal: finish or roll it back before booting.
+        if let message = try ImageUpdater.recover(record.image) { progress.note(message) }
         let profile = try catalog.profile(machine)
         let paths = try StandbyPaths(store: store, machine: machine)
         let conn = try Hypervisor.connect(uri)

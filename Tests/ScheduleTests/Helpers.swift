@@ -102,6 +102,7 @@ struct Harness {
         while clock.now < deadline {
             guard let wake = await clock.nextSleep() else {
                 Issue.record("the scheduler loop did not sleep")
+                loop.cancel()  // else awaiting it below would wait for a wake-up that never comes
                 break
             }
             clock.advance(to: wake)
