@@ -12,10 +12,7 @@ extension StandbyBuilder {
     /// On failure `onFailure` runs with UNDERSTUDY_* variables describing it, then this throws.
     public func verify(machine: String, connect: String? = nil, timeout: Double = 300, onFailure: String? = nil) throws -> BootTest {
         let started = Date()
-        guard let record = try catalog.standby(machine) else {
-            throw StoreError(.notFound, "machine \(machine) has no standby to verify; build one with `understudy standby build \(machine)`")
-        }
-        try ImageUpdater.recover(record.image)
+        let record = try currentStandby(machine)
         var profile = try catalog.profile(machine)
         let paths = try StandbyPaths(store: store, machine: machine)
         let conn = try Hypervisor.connect(connect ?? record.connect)
@@ -33,7 +30,7 @@ extension StandbyBuilder {
                                       size: point?.diskSize ?? (try ImageRecord.load(for: record.image)?.diskSize ?? 0))
         let spec = DomainSpec(name: "\(record.domain)-verify-\(id)", machine: machine, point: record.point, pointTime: record.pointTime,
                               built: record.built, format: record.format, image: record.image, overlay: overlay, serialLog: log,
-                              kvm: Hypervisor.accelerator(for: profile) == .kvm, profile: profile,
+                              kvm: Hypervisor.accelerator(for: profile, cacheFile: store.path + "/accelerator") == .kvm, profile: profile,
                               nvram: profile.firmware == .uefi ? nvram : nil)
         let xml = try DomainXML.render(spec, templates: Templates())
         var result = BootTest(machine: machine, kind: "verify", time: started, point: record.point, ok: false,

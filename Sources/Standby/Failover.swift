@@ -22,9 +22,7 @@ extension StandbyBuilder {
     public func failover(machine: String, point: PointSelector? = nil, catchUp: Bool = false, connect: String? = nil,
                          timeout: Double = 300, progress: any ProgressReporter = SilentProgress()) throws -> FailoverReport {
         let started = Date()
-        guard var record = try catalog.standby(machine) else {
-            throw StoreError(.notFound, "machine \(machine) has no standby; build one with `understudy standby build \(machine)`", at: .init(machine: machine))
-        }
+        var record = try currentStandby(machine, progress: progress)
         let uri = connect ?? record.connect
         var catchUpSeconds: Double?
         if catchUp || point != nil {
@@ -35,8 +33,6 @@ extension StandbyBuilder {
             record = try build(machine: machine, options: options, progress: progress).standby
             catchUpSeconds = Date().timeIntervalSince(started)
         }
-        // A build killed mid-update leaves a journal: finish or roll it back before booting.
-        if let message = try ImageUpdater.recover(record.image) { progress.note(message) }
         let profile = try catalog.profile(machine)
         let paths = try StandbyPaths(store: store, machine: machine)
         let conn = try Hypervisor.connect(uri)

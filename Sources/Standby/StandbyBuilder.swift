@@ -76,7 +76,7 @@ public struct StandbyBuilder {
         if let previous, previous.image != image { unlink(previous.image); unlink(ImageRecord.path(of: previous.image)) }
         try QCOW2Format.createOverlay(at: paths.overlay, backing: image, backingFormat: Self.qemuDriver(format.name), size: point.diskSize)
 
-        let accel = Hypervisor.accelerator(for: profile)
+        let accel = Hypervisor.accelerator(for: profile, cacheFile: store.path + "/accelerator")
         let record = StandbyRecord(machine: machine, domain: domainName, format: format.name, image: image, point: point.id ?? 0,
                                    pointTime: point.time, built: Date(), connect: options.connect,
                                    overlay: try ImageRecord.fingerprint(of: paths.overlay))
@@ -94,6 +94,23 @@ public struct StandbyBuilder {
             _ = try Hypervisor.call("defining domain \(domainName)", { try connection.defineDomain(xml: xml) })
         }
         return StandbyBuildReport(standby: record, image: imageReport, registered: options.register, accelerator: accel.rawValue)
+    }
+
+    /// The machine's standby as it is on disk: an interrupted image update finished or rolled
+    /// back, and the record corrected if a build died between committing the image and the record
+    /// (the image's own record is the truth).
+    func currentStandby(_ machine: String, progress: any ProgressReporter = SilentProgress()) throws -> StandbyRecord {
+        guard var record = try catalog.standby(machine) else {
+            throw StoreError(.notFound, "machine \(machine) has no standby; build one with `understudy standby build \(machine)`",
+                             at: .init(machine: machine))
+        }
+        if let message = try ImageUpdater.recover(record.image) { progress.note(message) }
+        if let image = ImageRecord.load(for: record.image), image.point != record.point {
+            record.point = image.point
+            record.pointTime = image.pointTime
+            try catalog.setStandby(record)
+        }
+        return record
     }
 
     /// True if something wrote the overlay since the build that made it.
