@@ -16,3 +16,4 @@ int clinux_punch_hole(int fd, int64_t offset, int64_t length) {
     return fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, offset, length);
 }
 int clinux_o_direct(void) { return O_DIRECT; }
+int clinux_start_writeback(int fd, int64_t offset, int64_t length) { return sync_file_range(fd, offset, length, SYNC_FILE_RANGE_WRITE); }

@@ -52,7 +52,16 @@ public final class PlainImageFile: ImageFile {
     public func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws {
         try file.write(bytes, at: offset)
         size = max(size, offset + Int64(bytes.count))
+        unsynced += bytes.count
+        if unsynced >= Self.writebackBytes {
+            file.startWriteback()
+            unsynced = 0
+        }
     }
+
+    /// Writeback starts every this many bytes: the fsync at the end then finds little to do.
+    static let writebackBytes = 32 << 20
+    private var unsynced = 0
 
     public func truncate(to size: Int64) throws {
         try file.truncate(to: size)

@@ -9,30 +9,19 @@ struct StandbyCrashTests {
     /// for the kill to interrupt.
     static func changeServer(_ disk: String, marker: String, dir: TempDir) throws {
         try Fixtures.changeMarker(of: disk, to: marker)
-        let r = shell("""
-            start=$(sfdisk -d '\(disk)' | awk -F'[=,]' '/start=/{n++; if (n==2) print $2+0}')
-            size=$(sfdisk -d '\(disk)' | awk -F'[=,]' '/start=/{n++; if (n==2) print $4+0}')
-            dd if='\(disk)' of='\(dir.file("p2"))' bs=512 skip=$start count=$size status=none
-            head -c 25165824 /dev/urandom > '\(dir.file("blob"))'
-            debugfs -w -R 'write \(dir.file("blob")) blob.bin' '\(dir.file("p2"))' >/dev/null 2>&1
-            dd if='\(dir.file("p2"))' of='\(disk)' bs=512 seek=$start conv=notrunc status=none
+        try Fixtures.editDataPartition(of: disk, """
+            head -c 25165824 /dev/urandom > "$W/blob"
+            debugfs -w -R "write $W/blob blob.bin" "$P2" >/dev/null 2>&1
             """)
-        try #require(r.status == 0, "\(r.output)")
     }
 
     @Test func killedBuildLeavesABootableStandby() throws {
-        let dir = TempDir("sbcrash")
-        let cli = CLI(store: dir.file("store"))
-        let machine = "us-crash-\(UUID().uuidString.prefix(6).lowercased())"
-        defer { Libvirtd.remove(machine) }
-        let disk = dir.file("server.img")
-        try Fixtures.bootDisk(at: disk, marker: "old-A", sizeMiB: 96)
-        let a = try cli.capture(machine, disk)
-        #expect(try cli.run(["machine", "set", machine, "--cpus", "1", "--memory", "256"]).status == 0)
+        let h = try StandbyHarness("crash", marker: "old-A", sizeMiB: 96)
+        let (dir, cli, machine, disk, a) = (h.dir, h.cli, h.machine, h.disk, h.firstPoint)
+        defer { h.removeDomain() }
         #expect(try cli.run(["standby", "build", machine]).status == 0)
         try Self.changeServer(disk, marker: "new-B", dir: dir)
         let b = try cli.capture(machine, disk)
-        let log = dir.file("store/standby/\(machine)/serial.log")
         var rng = SeededRandom(seed: 601)
         var interrupted = 0
         for round in 0..<3 {
@@ -44,7 +33,7 @@ struct StandbyCrashTests {
             if failover.stderr.contains("interrupted update") { interrupted += 1 }
             let record = try JSONSerialization.jsonObject(with: Data(failover.stdout.utf8)) as? [String: Any]
             let point = (record?["point"] as? Int).map(Int64.init)
-            let console = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            let console = h.console()
             let expected = point == b ? "new-B" : "old-A"
             #expect(point == a || point == b)
             #expect(console.contains("UNDERSTUDY-MARKER: \(expected)"), "round \(round): standby at point \(point ?? -1) printed: \(console.suffix(300))")
@@ -56,14 +45,9 @@ struct StandbyCrashTests {
     }
 
     @Test func captureOfARunningStandbyBecomesAPoint() throws {
-        let dir = TempDir("failback")
-        let cli = CLI(store: dir.file("store"))
-        let machine = "us-back-\(UUID().uuidString.prefix(6).lowercased())"
-        defer { Libvirtd.remove(machine) }
-        let disk = dir.file("server.img")
-        try Fixtures.bootDisk(at: disk, marker: "served", stay: true)
-        _ = try cli.capture(machine, disk)
-        #expect(try cli.run(["machine", "set", machine, "--cpus", "1", "--memory", "256"]).status == 0)
+        let h = try StandbyHarness("back", marker: "served", stay: true)
+        let (dir, cli, machine, disk) = (h.dir, h.cli, h.machine, h.disk)
+        defer { h.removeDomain() }
         #expect(try cli.run(["standby", "build", machine]).status == 0)
         #expect(try cli.run(["failover", machine, "--timeout", "120"]).status == 0)
         defer { shell("virsh -c qemu:///system destroy \(machine)") }

@@ -8,14 +8,9 @@ import TestSupport
        .enabled(if: Fixtures.available && Libvirtd.available, "needs qemu, the fixture tools and a running libvirtd (scripts/install-deps.sh; the tests start libvirtd)"))
 struct StandbyFlowTests {
     @Test func buildFailoverUpdateAndFailoverAgain() throws {
-        let dir = TempDir("standby")
-        let cli = CLI(store: dir.file("store"))
-        let machine = "us-flow-\(UUID().uuidString.prefix(6).lowercased())"
-        defer { Libvirtd.remove(machine) }
-        let disk = dir.file("server.img")
-        try Fixtures.bootDisk(at: disk, marker: "point-A", stay: true)
-        _ = try cli.capture(machine, disk)
-        #expect(try cli.run(["machine", "set", machine, "--cpus", "1", "--memory", "256"]).status == 0)
+        let h = try StandbyHarness("flow", marker: "point-A", stay: true)
+        let (cli, machine, disk) = (h.cli, h.machine, h.disk)
+        defer { h.removeDomain() }
 
         let build = try cli.run(["standby", "build", machine])
         #expect(build.status == 0, "\(build.output)")
@@ -26,8 +21,7 @@ struct StandbyFlowTests {
         var failover = try cli.run(["failover", machine, "--timeout", "120", "--json"])
         #expect(failover.status == 0, "\(failover.output)")
         #expect(failover.stdout.contains("secondsToReady"))
-        let log = dir.file("store/standby/\(machine)/serial.log")
-        #expect((try? String(contentsOfFile: log, encoding: .utf8))?.contains("UNDERSTUDY-MARKER: point-A") == true)
+        #expect(h.console().contains("UNDERSTUDY-MARKER: point-A"))
 
         // While it runs, a nightly build must not touch it.
         let refused = try cli.run(["standby", "build", machine])
@@ -42,20 +36,15 @@ struct StandbyFlowTests {
         failover = try cli.run(["failover", machine, "--timeout", "120"])
         #expect(failover.status == 0, "\(failover.output)")
         #expect(failover.stdout.contains("ready in"))
-        #expect((try? String(contentsOfFile: log, encoding: .utf8))?.contains("UNDERSTUDY-MARKER: point-C") == true)
+        #expect(h.console().contains("UNDERSTUDY-MARKER: point-C"))
         let list = try cli.run(["standby", "list"])
         #expect(list.stdout.contains(machine) && list.stdout.contains("running"))
     }
 
     @Test func verifyBootsADisposableCopyAndAlertsOnFailure() throws {
-        let dir = TempDir("verify")
-        let cli = CLI(store: dir.file("store"))
-        let machine = "us-verify-\(UUID().uuidString.prefix(6).lowercased())"
-        defer { Libvirtd.remove(machine) }
-        let disk = dir.file("server.img")
-        try Fixtures.bootDisk(at: disk, marker: "verified", stay: true)
-        _ = try cli.capture(machine, disk)
-        #expect(try cli.run(["machine", "set", machine, "--cpus", "1", "--memory", "256"]).status == 0)
+        let h = try StandbyHarness("verify", marker: "verified", stay: true)
+        let (dir, cli, machine, disk) = (h.dir, h.cli, h.machine, h.disk)
+        defer { h.removeDomain() }
         #expect(try cli.run(["standby", "build", machine]).status == 0)
 
         let verify = try cli.run(["verify", machine, "--timeout", "120", "--json"])

@@ -14,3 +14,5 @@ int clinux_blkzeroout(int fd, uint64_t offset, uint64_t length);
 int clinux_punch_hole(int fd, int64_t offset, int64_t length);
 /// O_DIRECT, which Swift does not import.
 int clinux_o_direct(void);
+/// sync_file_range(SYNC_FILE_RANGE_WRITE): start writeback of dirty pages now, without waiting.
+int clinux_start_writeback(int fd, int64_t offset, int64_t length);

@@ -1,0 +1,29 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// A captured bootable "server" disk with a small hardware profile, ready for standby tests.
+struct StandbyHarness {
+    let dir: TempDir
+    let cli: CLI
+    let machine: String
+    let disk: String
+    let firstPoint: Int64
+
+    init(_ label: String, marker: String, stay: Bool = false, sizeMiB: Int = 64) throws {
+        dir = TempDir(label)
+        cli = CLI(store: dir.file("store"))
+        machine = "us-\(label)-\(UUID().uuidString.prefix(6).lowercased())"
+        disk = dir.file("server.img")
+        try Fixtures.bootDisk(at: disk, marker: marker, sizeMiB: sizeMiB, stay: stay)
+        firstPoint = try cli.capture(machine, disk)
+        let profile = try cli.run(["machine", "set", machine, "--cpus", "1", "--memory", "256"])
+        try #require(profile.status == 0, "\(profile.output)")
+    }
+
+    var serialLog: String { dir.file("store/standby/\(machine)/serial.log") }
+
+    func console() -> String { (try? String(contentsOfFile: serialLog, encoding: .utf8)) ?? "" }
+
+    func removeDomain() { Libvirtd.remove(machine) }
+}
