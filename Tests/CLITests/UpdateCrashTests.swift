@@ -6,7 +6,7 @@ import TestSupport
 struct UpdateCrashTests {
     /// After any kill, recovery leaves exactly point A or exactly point B, and the image's record
     /// names the point it holds.
-    @Test(arguments: ["raw", "qcow2"])
+    @Test(arguments: ["raw", "qcow2", "vmdk", "vhd", "vhdx"])
     func killedUpdatesLeaveAOrB(_ format: String) throws {
         let dir = TempDir("ucrash")
         let cli = CLI(store: dir.file("store"))
