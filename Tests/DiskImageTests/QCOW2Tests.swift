@@ -8,7 +8,9 @@ import TestSupport
 @Suite("qcow2: golden images, a second reader, our own check")
 struct QCOW2Tests {
     /// libqcow (Debian libqcow-utils), a reader independent of QEMU, agrees on the media size.
-    @Test(arguments: [false, true])
+    /// (Debian 12's libqcow 20201213 refuses the zstd compression-type feature bit even on
+    /// qemu-img's own images, so compressed images have qemu-img as their only outside reader.)
+    @Test(arguments: [false])
     func qcowinfoAgreesOnTheSize(_ compress: Bool) throws {
         let dir = TempDir("qcowinfo")
         let store = try Store(path: dir.file("store"), create: true)

@@ -61,9 +61,9 @@ struct StandbyFlowTests {
         #expect(shell("virsh -c qemu:///system domstate \(machine)").output.contains("shut off"))
 
         // Break the boot sector of a new point: verify fails, the alert runs with the reason.
-        let h = try FileHandle(forWritingTo: URL(fileURLWithPath: disk))
-        h.write(Data(repeating: 0, count: 512))
-        try h.close()
+        let file = try FileHandle(forWritingTo: URL(fileURLWithPath: disk))
+        file.write(Data(repeating: 0, count: 512))
+        try file.close()
         _ = try cli.capture(machine, disk)
         #expect(try cli.run(["standby", "build", machine]).status == 0)
         let alert = dir.file("alert.txt")
