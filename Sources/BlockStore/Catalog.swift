@@ -67,10 +67,14 @@ public final class Catalog: Sendable {
                 """)
             try db.create(index: "chunk_pack", on: "chunk", columns: ["pack"])
         }
+        migrator.registerMigration("catalog-v2") { db in
+            // The source's logical sector size (VHDX records it; 4Kn disks need 4096).
+            try db.execute(sql: "ALTER TABLE point ADD COLUMN sectorSize INTEGER NOT NULL DEFAULT 512")
+        }
         return migrator
     }
 
-    static let migrationIdentifiers: Set<String> = ["catalog-v1"]
+    static let migrationIdentifiers: Set<String> = ["catalog-v1", "catalog-v2"]
 
     /// True if the database holds migrations of `prefix` this build does not know: a newer
     /// Understudy wrote it. Each module migrates its own tables under its own prefix, so only
@@ -137,7 +141,7 @@ public final class Catalog: Sendable {
 
     // MARK: points
 
-    private static let pointColumns = "id, machine, time, diskSize, blockSize, blockCount, indexRoot, indexDepth, parent, source, stats"
+    private static let pointColumns = "id, machine, time, diskSize, blockSize, blockCount, indexRoot, indexDepth, parent, source, stats, sectorSize"
 
     /// The machine's points, oldest first.
     public func points(of machine: String) throws -> [RecoveryPoint] {
@@ -165,11 +169,11 @@ public final class Catalog: Sendable {
         return try write { db in
             try Self.insertChunks(chunks, db)
             try db.execute(sql: """
-                INSERT INTO point (machine, time, diskSize, blockSize, blockCount, indexRoot, indexDepth, parent, source, stats)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO point (machine, time, diskSize, blockSize, blockCount, indexRoot, indexDepth, parent, source, stats, sectorSize)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [point.machine, point.time.timeIntervalSince1970, point.diskSize, point.blockSize,
                                  point.index.blockCount, point.index.root.hex, point.index.depth, point.parent,
-                                 point.source, stats])
+                                 point.source, stats, point.sectorSize])
             var saved = point
             saved.id = db.lastInsertedRowID
             return saved
@@ -191,6 +195,6 @@ public final class Catalog: Sendable {
             id: row["id"], machine: row["machine"], time: Date(timeIntervalSince1970: row["time"]),
             diskSize: row["diskSize"], blockSize: row["blockSize"],
             index: BlockIndexRoot(root: root, depth: row["indexDepth"], blockCount: row["blockCount"]),
-            parent: row["parent"], source: row["source"], stats: stats)
+            parent: row["parent"], source: row["source"], stats: stats, sectorSize: row["sectorSize"])
     }
 }

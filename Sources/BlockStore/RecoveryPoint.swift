@@ -36,12 +36,14 @@ public struct RecoveryPoint: Codable, Sendable, Hashable {
     public var parent: Int64?
     public var source: String
     public var stats: CaptureStats
+    /// The source disk's logical sector size (512, or 4096 for 4Kn disks).
+    public var sectorSize: Int
 
     public init(id: Int64? = nil, machine: String, time: Date, diskSize: Int64, blockSize: Int,
-                index: BlockIndexRoot, parent: Int64?, source: String, stats: CaptureStats) {
+                index: BlockIndexRoot, parent: Int64?, source: String, stats: CaptureStats, sectorSize: Int = 512) {
         self.id = id; self.machine = machine; self.time = time; self.diskSize = diskSize
         self.blockSize = blockSize; self.index = index; self.parent = parent; self.source = source
-        self.stats = stats
+        self.stats = stats; self.sectorSize = sectorSize
     }
 
     public var blockCount: Int { index.blockCount }

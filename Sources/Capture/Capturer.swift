@@ -172,6 +172,6 @@ public enum Capturer {
         progress.finish()
         stats.storedBytes = storedBytes.value
         return RecoveryPoint(machine: machine, time: Date(), diskSize: source.size, blockSize: blockSize, index: index,
-                             parent: parent?.id, source: source.path, stats: stats)
+                             parent: parent?.id, source: source.path, stats: stats, sectorSize: source.sectorSize)
     }
 }

@@ -7,10 +7,13 @@ public final class SourceDisk: Sendable {
     public let path: String
     public let size: Int64
     public let isBlockDevice: Bool
+    /// Logical sector size: a device's own (BLKSSZGET); for an image file, what the caller says
+    /// (512 unless the image is of a 4Kn disk).
+    public let sectorSize: Int
     private let file: FileDescriptor
 
     /// Opens `spec`: a path to a raw image file or a block device.
-    public init(_ spec: String) throws {
+    public init(_ spec: String, sectorSize fileSectorSize: Int = 512) throws {
         path = spec
         var st = stat()
         guard stat(spec, &st) == 0 else {
@@ -28,6 +31,12 @@ public final class SourceDisk: Sendable {
             file = try FileDescriptor(path: spec, flags: O_RDONLY)
         }
         size = try file.size()
+        var deviceSector: Int32 = 0
+        if isBlockDevice && clinux_blksszget(file.fd, &deviceSector) == 0 && deviceSector > 0 {
+            sectorSize = Int(deviceSector)
+        } else {
+            sectorSize = fileSectorSize
+        }
         guard size > 0 else { throw StoreError(.unsupported, "source \(spec) is empty", at: .init(path: spec)) }
         _ = posix_fadvise(file.fd, 0, 0, POSIX_FADV_SEQUENTIAL)
     }

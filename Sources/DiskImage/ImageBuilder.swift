@@ -60,6 +60,7 @@ public enum ImageBuilder {
         out.compress = options.compress
         out.ova = options.ova
         out.machine = point.machine
+        out.logicalSectorSize = point.sectorSize
         return out
     }
 

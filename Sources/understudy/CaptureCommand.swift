@@ -16,9 +16,12 @@ extension Understudy {
         var blockSize: String?
         @Option(help: "zstd compression level (1-19).") var level: Int32 = CaptureOptions.defaultCompressionLevel
         @Flag(help: "Accept a source smaller than the previous point.") var allowShrink = false
+        @Option(help: "Logical sector size of an image file's disk (512, or 4096 for 4Kn); devices report their own.")
+        var sectorSize = 512
 
         func validate() throws {
             guard (1...19).contains(level) else { throw ValidationError("--level must be from 1 to 19") }
+            guard [512, 4096].contains(sectorSize) else { throw ValidationError("--sector-size must be 512 or 4096") }
             if let blockSize {
                 guard let bytes = Size.parse(blockSize) else { throw ValidationError("--block-size: cannot read '\(blockSize)' as a size") }
                 do { try CaptureOptions.validate(blockSize: bytes) } catch { throw ValidationError("--block-size: \(blockSize) is not a power of two from 64K to 4M") }
@@ -38,7 +41,7 @@ extension Understudy {
                 copied = try DomainDiskCopy.copy(domain: String(source.dropFirst(DomainDiskCopy.prefix.count)), uri: connect, into: store)
             }
             defer { if let copied { unlink(copied) } }
-            let disk = try SourceDisk(copied ?? source)
+            let disk = try SourceDisk(copied ?? source, sectorSize: sectorSize)
             let point = try Capturer.capture(store: store, machine: machine, source: disk, options: options, progress: global.progress())
             if global.json { Output.json(PointView(point)); return }
             print(point.id!)

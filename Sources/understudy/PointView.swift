@@ -9,6 +9,7 @@ struct PointView: Encodable {
     var diskSize: Int64
     var blockSize: Int
     var blockCount: Int
+    var sectorSize: Int
     var parent: Int64?
     var source: String
     var indexRoot: String
@@ -25,7 +26,7 @@ struct PointView: Encodable {
 
     init(_ p: RecoveryPoint) {
         id = p.id ?? 0; machine = p.machine; time = p.time; diskSize = p.diskSize; blockSize = p.blockSize
-        blockCount = p.blockCount; parent = p.parent; source = p.source; indexRoot = p.index.root.hex
+        blockCount = p.blockCount; sectorSize = p.sectorSize; parent = p.parent; source = p.source; indexRoot = p.index.root.hex
         indexDepth = p.index.depth; dataBlocks = p.stats.dataBlocks; zeroBlocks = p.stats.zeroBlocks
         changedBlocks = p.stats.changedBlocks; dedupBlocks = p.stats.dedupBlocks; newChunks = p.stats.newChunks
         newBytes = p.stats.newBytes; storedBytes = p.stats.storedBytes; indexPages = p.stats.indexPages

@@ -35,6 +35,24 @@ struct DeviceTests {
         withExtendedLifetime((source, big, small)) {}
     }
 
+    /// A 4Kn disk: its sector size comes from the device and reaches the VHDX it is written as.
+    @Test func fourKnDeviceGivesA4KnVHDX() throws {
+        let dir = TempDir("4kn")
+        let cli = CLI(store: dir.file("store"))
+        let image = dir.file("src.img")
+        try Disks.make(image, size: 8 << 20, seed: 83)
+        let r = shell("losetup -f --show --sector-size 4096 \(image)")
+        try #require(r.status == 0, "\(r.output)")
+        let device = r.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        defer { shell("losetup -d \(device)") }
+        let capture = try cli.run(["capture", "disk4k", device, "--json"])
+        #expect(capture.status == 0 && capture.stdout.contains("\"sectorSize\" : 4096"), "\(capture.output)")
+        #expect(try cli.run(["restore", "disk4k", dir.file("d.vhdx"), "--format", "vhdx"]).status == 0)
+        let info = shell("vhdiinfo '\(dir.file("d.vhdx"))'")
+        #expect(info.output.contains("4096"), "\(info.output)")
+        #expect(!info.output.contains("Bytes per sector\t\t: 512"))
+    }
+
     @Test func mountedDeviceIsNeverWritten() throws {
         let dir = TempDir("mnt")
         let cli = CLI(store: dir.file("store"))
