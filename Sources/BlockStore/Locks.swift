@@ -13,7 +13,14 @@ public final class StoreLock: Sendable {
         self.path = path
         file = try FileDescriptor(path: path, flags: O_RDWR | O_CREAT, mode: 0o644)
         let mode = shared ? LOCK_SH : LOCK_EX
-        if flock(file.fd, mode | LOCK_NB) != 0 {
+        // A holder that just finished may still be visible for a moment (a child process forked
+        // elsewhere in this process holds a copy of its descriptor until it execs): retry briefly.
+        var acquired = flock(file.fd, mode | LOCK_NB) == 0
+        for _ in 0..<20 where !acquired {
+            usleep(100_000)
+            acquired = flock(file.fd, mode | LOCK_NB) == 0
+        }
+        if !acquired {
             if wait {
                 waiting()
                 while flock(file.fd, mode) != 0 {
