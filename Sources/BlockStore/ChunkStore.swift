@@ -17,6 +17,8 @@ public final class ChunkStore: Sendable {
         self.catalog = catalog
     }
 
+    static let maxOpenPacks = 256
+
     public func path(ofPack pack: Int64) -> String { root + "/\(pack).pack" }
     func tempPath(ofPack pack: Int64) -> String { root + "/\(pack).pack.tmp" }
 
@@ -25,6 +27,8 @@ public final class ChunkStore: Sendable {
         let file = try FileDescriptor(path: path(ofPack: pack), flags: O_RDONLY)
         return open.withLock { table in
             if let existing = table[pack] { return existing }
+            // Bounded: a store of thousands of packs must not exhaust file descriptors.
+            if table.count >= Self.maxOpenPacks { table.removeAll(keepingCapacity: true) }
             table[pack] = file
             return file
         }

@@ -37,8 +37,9 @@
 /// |---|---|---|
 /// | capture M | `machine-M.lock` exclusive, `gc.lock` shared | captures of other machines, restores, verify, gc's mark phase |
 /// | forget M P | `machine-M.lock` exclusive | anything but a capture of M |
-/// | gc | `gc.lock` exclusive for the sweep | restores (of points not being forgotten), verify |
-/// | restore, verify, list | nothing (SQLite snapshot reads) | everything; a point forgotten and
+/// | gc | `gc.lock` exclusive for the sweep | restores (of points not being forgotten) |
+/// | verify --chunks | `gc.lock` shared | captures, restores, gc's mark phase |
+/// | restore, list | nothing (SQLite snapshot reads) | everything; a point forgotten and
 /// |  |  | collected during its restore fails with a missing-chunk error |
 import Foundation
 

@@ -34,6 +34,10 @@ extension Store {
     /// present and sound. Problems are named by machine, point, block and chunk.
     public func verifyChunks(progress: any ProgressReporter = SilentProgress()) throws -> VerifyReport {
         let started = Date()
+        // Held shared, like a writer: gc's sweep cannot punch a chunk out between our reading its
+        // row and its bytes (which would look like corruption).
+        let noSweep = try lockForWriting()
+        defer { withExtendedLifetime(noSweep) {} }
         var report = VerifyReport()
         var present: [(ChunkID, ChunkLocation)] = []
         try chunks.forEachChunk { id, location in present.append((id, location)) }
