@@ -2,7 +2,8 @@
 # Boot a fixture disk under qemu (TCG) and print the marker the guest reports.
 #   boot-test.sh IMAGE [FORMAT] [EXTRA-QEMU-ARGS...]     (FORMAT default raw)
 # Env: FIXTURE_DISK_IF=virtio|ide|sata|scsi|nvme (default virtio),
-#      FIXTURE_TIMEOUT (seconds, default 120), FIXTURE_LOG (keep serial log here).
+#      FIXTURE_TIMEOUT (seconds, default 120), FIXTURE_LOG (keep serial log here),
+#      FIXTURE_FIRMWARE=bios|uefi (default bios; uefi boots through OVMF).
 # stdout: the marker text; exit 0. Otherwise a message on stderr and exit 1.
 set -euo pipefail
 
@@ -40,12 +41,26 @@ case ${FIXTURE_DISK_IF:-virtio} in
   *) die "FIXTURE_DISK_IF must be virtio, ide, sata, scsi or nvme";;
 esac
 
+# UEFI: OVMF code read-only, plus a throwaway copy of the variable store.
+firmware=()
+case ${FIXTURE_FIRMWARE:-bios} in
+  bios) ;;
+  uefi)
+    for f in /usr/share/OVMF/OVMF_CODE.fd /usr/share/OVMF/OVMF_VARS.fd; do
+      [ -r "$f" ] || die "missing $f: apt-get install ovmf"
+    done
+    cp /usr/share/OVMF/OVMF_VARS.fd "$work/vars.fd"
+    firmware=(-drive if=pflash,format=raw,readonly=on,file=/usr/share/OVMF/OVMF_CODE.fd
+              -drive "if=pflash,format=raw,file=$work/vars.fd");;
+  *) die "FIXTURE_FIRMWARE must be bios or uefi";;
+esac
+
 # KVM hangs on these hosts (see TESTING.md): TCG only. SeaBIOS's debug port
 # tells us about "No bootable device", which it otherwise retries forever.
 qemu-system-x86_64 -accel tcg -m 512 -nographic -no-reboot -monitor none \
   -serial "file:$log" \
   -chardev "file,id=seabios,path=$dbg" -device isa-debugcon,iobase=0x402,chardev=seabios \
-  -net none "${disk[@]}" "$@" </dev/null >"$work/qemu.out" 2>&1 &
+  -net none "${firmware[@]}" "${disk[@]}" "$@" </dev/null >"$work/qemu.out" 2>&1 &
 qpid=$!
 
 fail() {

@@ -1,11 +1,14 @@
 #!/bin/bash
-# Build a small bootable BIOS/MBR raw disk image without mounting anything.
+# Build a small bootable BIOS/MBR (or UEFI/GPT) raw disk image without mounting anything.
 #   make-boot-disk.sh OUT.img MARKER [SIZE_MIB]      (SIZE_MIB default 64)
 # p1: FAT16 + syslinux + Debian kernel + busybox initramfs (bootable)
+#     (FIXTURE_FIRMWARE=uefi: GPT; p1 an EFI System Partition holding
+#     \EFI\BOOT\BOOTX64.EFI, a unified kernel image of the same kernel+initramfs)
 # p2: ext4 with marker.txt = MARKER. The guest prints "UNDERSTUDY-MARKER: MARKER"
 # and "login:" on ttyS0, then powers off (or sleeps with understudy.stay).
 # Env: FIXTURE_CACHE (initramfs cache dir), FIXTURE_KERNEL_ARGS (extra cmdline,
-# e.g. "understudy.stay"). See README-boot-disk.md.
+# e.g. "understudy.stay"), FIXTURE_FIRMWARE=bios|uefi (default bios).
+# See README-boot-disk.md.
 set -euo pipefail
 
 die() { echo "make-boot-disk: $*" >&2; exit 1; }
@@ -14,6 +17,8 @@ die() { echo "make-boot-disk: $*" >&2; exit 1; }
 out=$1 marker=$2 size_mib=${3:-64}
 case $size_mib in ''|*[!0-9]*) die "SIZE_MIB must be a whole number of MiB: $size_mib";; esac
 case $marker in *$'\n'*|'') die "MARKER must be one non-empty line";; esac
+firmware=${FIXTURE_FIRMWARE:-bios}
+case $firmware in bios|uefi) ;; *) die "FIXTURE_FIRMWARE must be bios or uefi: $firmware";; esac
 
 # command -> Debian package that provides it
 for pair in syslinux:syslinux mcopy:mtools mkfs.vfat:dosfstools sfdisk:fdisk \
@@ -27,6 +32,11 @@ case $(LC_ALL=C ldd "$busybox" 2>&1 || true) in  # a dynamic one fails in the in
 esac
 mbr=/usr/lib/syslinux/mbr/mbr.bin
 [ -r "$mbr" ] || die "missing $mbr: apt-get install syslinux-common"
+stub=/usr/lib/systemd/boot/efi/linuxx64.efi.stub
+if [ "$firmware" = uefi ]; then
+  command -v objcopy >/dev/null 2>&1 || die "missing 'objcopy': apt-get install binutils"
+  [ -r "$stub" ] || die "missing $stub: apt-get install systemd-boot-efi"
+fi
 
 # Newest Debian kernel in /boot; its modules must match it, not the host's kernel.
 kernel=$(ls /boot/vmlinuz-* 2>/dev/null | sort -V | tail -n1) || true
@@ -127,11 +137,16 @@ p1_mib=$(( (payload + 1048575) / 1048576 + 4 ))
 [ "$p1_mib" -ge 16 ] || p1_mib=16
 p2_start_mib=$(( 1 + p1_mib ))
 p2_mib=$(( size_mib - p2_start_mib ))
-[ "$p2_mib" -ge 4 ] || die "SIZE_MIB $size_mib too small: need at least $(( p2_start_mib + 4 ))"
+# GPT keeps a backup table in the last 33 sectors: there p2 stops 1 MiB short of the end.
+gpt_tail=0; [ "$firmware" = bios ] || gpt_tail=1
+p2_mib=$(( p2_mib - gpt_tail ))
+[ "$p2_mib" -ge 4 ] || die "SIZE_MIB $size_mib too small: need at least $(( p2_start_mib + 4 + gpt_tail ))"
 
-# p1: FAT16; -h = hidden sectors (partition start) so the boot sector matches.
+cmdline="console=ttyS0,115200 panic=-1 ${FIXTURE_KERNEL_ARGS:-}"
 p1=$work/p1.img
 truncate -s "${p1_mib}M" "$p1"
+if [ "$firmware" = bios ]; then
+# p1: FAT16; -h = hidden sectors (partition start) so the boot sector matches.
 mkfs.vfat -F 16 -h 2048 -n UNDERSTUDY "$p1" >/dev/null ||
   die "mkfs.vfat failed"
 syslinux --install "$p1" || die "syslinux --install failed"
@@ -143,11 +158,34 @@ TIMEOUT 0
 LABEL understudy
   LINUX /vmlinuz
   INITRD /initrd.gz
-  APPEND console=ttyS0,115200 panic=-1 ${FIXTURE_KERNEL_ARGS:-}
+  APPEND $cmdline
 EOF
 mcopy -i "$p1" "$kernel" ::vmlinuz
 mcopy -i "$p1" "$initrd" ::initrd.gz
 mcopy -i "$p1" "$work/syslinux.cfg" ::syslinux.cfg
+else
+# p1: EFI System Partition with a unified kernel image (systemd's UKI recipe:
+# sections placed after the stub's image, each aligned, never overlapping).
+printf 'ID=understudy-fixture\nNAME="Understudy fixture"\n' >"$work/os-release"
+printf '%s' "$cmdline" >"$work/cmdline"
+align=$(( 0x1000 ))
+stub_end=0   # end of the stub's last section (VMA + size; objdump -h columns 3 and 4)
+while read -r _ _ size vma _; do
+  [ $(( 0x$vma + 0x$size )) -le "$stub_end" ] || stub_end=$(( 0x$vma + 0x$size ))
+done < <(objdump -h -w "$stub" | grep -E '^ *[0-9]+ ')
+[ "$stub_end" -gt 0 ] || die "cannot read section table of $stub"
+vma=$(( (stub_end + align - 1) / align * align ))
+sections=()
+for pair in .osrel:"$work/os-release" .cmdline:"$work/cmdline" .linux:"$kernel" .initrd:"$initrd"; do
+  name=${pair%%:*} file=${pair#*:}
+  sections+=(--add-section "$name=$file" --change-section-vma "$name=$(printf 0x%x "$vma")")
+  vma=$(( (vma + $(stat -c %s "$file") + align - 1) / align * align ))
+done
+objcopy "${sections[@]}" "$stub" "$work/BOOTX64.EFI" || die "objcopy (UKI) failed"
+mkfs.vfat -F 16 -h 2048 -n UNDERSTUDY "$p1" >/dev/null || die "mkfs.vfat failed"
+mmd -i "$p1" ::EFI ::EFI/BOOT
+mcopy -i "$p1" "$work/BOOTX64.EFI" ::EFI/BOOT/BOOTX64.EFI
+fi
 
 # p2: ext4 populated from a folder; no lazy init so the guest never rewrites it.
 mkdir "$work/p2"
@@ -162,6 +200,7 @@ img=$out.tmp.$$
 trap 'rm -rf "$work" "$img"' EXIT
 rm -f "$img"
 truncate -s "${size_mib}M" "$img"
+if [ "$firmware" = bios ]; then
 sfdisk -q --no-reread --no-tell-kernel "$img" >/dev/null <<EOF || die "sfdisk failed"
 label: dos
 unit: sectors
@@ -169,6 +208,14 @@ start=2048, size=$(( p1_mib * 2048 )), type=e, bootable
 start=$(( p2_start_mib * 2048 )), size=$(( p2_mib * 2048 )), type=83
 EOF
 dd if="$mbr" of="$img" bs=440 count=1 conv=notrunc status=none
+else
+sfdisk -q --no-reread --no-tell-kernel "$img" >/dev/null <<EOF || die "sfdisk failed"
+label: gpt
+unit: sectors
+start=2048, size=$(( p1_mib * 2048 )), type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name="EFI System"
+start=$(( p2_start_mib * 2048 )), size=$(( p2_mib * 2048 )), type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name="understudy-data"
+EOF
+fi
 dd if="$p1" of="$img" bs=1M seek=1 conv=notrunc,sparse status=none
 dd if="$p2" of="$img" bs=1M seek="$p2_start_mib" conv=notrunc,sparse status=none
 mv -f "$img" "$out"

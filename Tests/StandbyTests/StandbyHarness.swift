@@ -10,14 +10,17 @@ struct StandbyHarness {
     let disk: String
     let firstPoint: Int64
 
-    init(_ label: String, marker: String, stay: Bool = false, sizeMiB: Int = 64) throws {
+    /// `firmware`: "bios" or "uefi"; the fixture disk and the machine's hardware profile both use it.
+    init(_ label: String, marker: String, stay: Bool = false, sizeMiB: Int = 64, firmware: String = "bios", memoryMiB: Int = 256) throws {
         dir = TempDir(label)
         cli = CLI(store: dir.file("store"))
         machine = "us-\(label)-\(UUID().uuidString.prefix(6).lowercased())"
         disk = dir.file("server.img")
-        try Fixtures.bootDisk(at: disk, marker: marker, sizeMiB: sizeMiB, stay: stay)
+        try Fixtures.bootDisk(at: disk, marker: marker, sizeMiB: sizeMiB, stay: stay, firmware: firmware)
         firstPoint = try cli.capture(machine, disk)
-        let profile = try cli.run(["machine", "set", machine, "--cpus", "1", "--memory", "256"])
+        var set = ["machine", "set", machine, "--cpus", "1", "--memory", String(memoryMiB)]
+        if firmware != "bios" { set += ["--firmware", firmware] }
+        let profile = try cli.run(set)
         try #require(profile.status == 0, "\(profile.output)")
     }
 
