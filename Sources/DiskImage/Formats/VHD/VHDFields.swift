@@ -15,13 +15,11 @@ struct VHDFields {
     }
 
     func get<T: FixedWidthInteger>(_: T.Type, _ at: Int) -> T {
-        let raw = bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: at, as: T.self) }
-        return bigEndian ? T(bigEndian: raw) : T(littleEndian: raw)
+        bigEndian ? Binary.loadBE(T.self, bytes, at) : Binary.loadLE(T.self, bytes, at)
     }
 
     mutating func set<T: FixedWidthInteger>(_ value: T, _ at: Int) {
-        let raw = bigEndian ? value.bigEndian : value.littleEndian
-        bytes.withUnsafeMutableBytes { $0.storeBytes(of: raw, toByteOffset: at, as: T.self) }
+        if bigEndian { Binary.storeBE(value, &bytes, at) } else { Binary.storeLE(value, &bytes, at) }
     }
 
     func slice(_ at: Int, _ count: Int) -> [UInt8] { Array(bytes[at..<(at + count)]) }
@@ -38,7 +36,7 @@ struct VHDFields {
     }
 
     /// `value` rounded up to a multiple of `unit`.
-    static func roundUp(_ value: Int64, _ unit: Int64) -> Int64 { (value + unit - 1) / unit * unit }
+    static func roundUp(_ value: Int64, _ unit: Int64) -> Int64 { Binary.alignUp(value, unit) }
 
     /// Lowercase hex, two digits a byte.
     static func hex(_ bytes: [UInt8]) -> String {

@@ -143,11 +143,11 @@ extension VMDK {
 extension VMDK {
     /// Stores `value` little-endian at byte `offset` of `bytes`.
     static func put<T: FixedWidthInteger>(_ value: T, into bytes: inout [UInt8], at offset: Int) {
-        bytes.withUnsafeMutableBytes { $0.storeBytes(of: value.littleEndian, toByteOffset: offset, as: T.self) }
+        Binary.storeLE(value, &bytes, offset)
     }
 
     /// Loads a little-endian `T` at byte `offset` of `bytes` (unaligned).
     static func get<T: FixedWidthInteger>(_: T.Type, _ bytes: [UInt8], at offset: Int) -> T {
-        bytes.withUnsafeBytes { T(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: T.self)) }
+        Binary.loadLE(T.self, bytes, offset)
     }
 }

@@ -55,7 +55,7 @@ extension VMDK {
                         capacity: diskSize, populatedSize: populatedSize)
         }
 
-        static func roundUp(_ n: Int) -> Int { (n + VMDK.sector - 1) / VMDK.sector * VMDK.sector }
+        static func roundUp(_ n: Int) -> Int { Int(Binary.alignUp(Int64(n), Int64(VMDK.sector))) }
 
         static func manifest(_ names: Names, ovfHash: String, diskHash: String) -> String {
             "SHA256(\(names.ovf))= \(ovfHash)\nSHA256(\(names.disk))= \(diskHash)\n"

@@ -61,7 +61,7 @@ extension VMDK {
             try file.write(start, at: 0)
         }
 
-        static func roundUp(_ n: Int) -> Int { (n + VMDK.sector - 1) / VMDK.sector * VMDK.sector }
+        static func roundUp(_ n: Int) -> Int { Int(Binary.alignUp(Int64(n), Int64(VMDK.sector))) }
 
         func write(offset: Int64, data: UnsafeRawBufferPointer, frame: UnsafeRawBufferPointer?) throws {
             try cutter.add(offset: offset, data: data) { try take(grain: $0, $1) }
