@@ -106,3 +106,31 @@ struct BadInputTests {
         #expect(verify.stdout.contains(id.hex))
     }
 }
+
+/// CLI paths not covered elsewhere: schedules, the format list, devices and formats.
+@Suite("CLI: schedules and formats from the command line")
+struct ScheduleCLITests {
+    @Test func scheduleSetListRemoveAndABadCron() throws {
+        let dir = TempDir("sched")
+        let cli = CLI(store: dir.file("store"))
+        try Disks.make(dir.file("d.img"), size: 1 << 20, seed: 801)
+        _ = try cli.capture("web", dir.file("d.img"))
+        #expect(try cli.run(["schedule", "set", "web", "--build", "0 2 * * *", "--verify", "30 2 * * *"]).status == 0)
+        let list = try cli.run(["schedule", "list"])
+        #expect(list.stdout.contains("web") && list.stdout.contains("0 2 * * *") && list.stdout.contains("30 2 * * *"), "\(list.stdout)")
+        let bad = try cli.run(["schedule", "set", "web", "--build", "61 2 * * *"])
+        #expect(bad.status == 2 && bad.stderr.contains("minute"), "\(bad.stderr)")
+        let ghost = try cli.run(["schedule", "set", "ghost", "--build", "@daily"])
+        #expect(ghost.status == 1 && ghost.stderr.contains("unknown machine 'ghost'"))
+        #expect(try cli.run(["schedule", "remove", "web", "--verify"]).status == 0)
+        let after = try cli.run(["schedule", "list", "--json"])
+        let jobs = try JSONSerialization.jsonObject(with: Data(after.stdout.utf8)) as? [[String: Any]] ?? []
+        #expect(jobs.count == 1, "\(after.stdout)")
+    }
+
+    @Test func formatsAreListed() throws {
+        let r = try CLI(store: "/nonexistent").run(["image", "formats", "--json"])
+        #expect(r.status == 0)
+        for name in ["raw", "qcow2", "vmdk", "vhd", "vhdx"] { #expect(r.stdout.contains("\"\(name)\"")) }
+    }
+}

@@ -26,6 +26,10 @@ struct DeviceTests {
         #expect(again.status == 1 && again.stderr.contains("already holds data") && again.stderr.contains("--force"))
         #expect(try cli.run(["restore", "phys", big.path, "--force"]).status == 0)
 
+        // Only raw goes to a device.
+        let qcow = try cli.run(["restore", "phys", big.path, "--format", "qcow2", "--force"])
+        #expect(qcow.status == 1 && qcow.stderr.contains("only raw restores go to devices"), "\(qcow.output)")
+
         // Too small: refused whatever the flags.
         FileManager.default.createFile(atPath: dir.file("small.img"), contents: nil)
         truncate(dir.file("small.img"), 4 << 20)
