@@ -1,49 +1,46 @@
 import Foundation
 
-/// The real libvirtd for tests: started (with virtlogd) when `virsh` cannot reach it, as there
-/// is no systemd here.
+/// The real libvirtd for tests. There is no systemd on our hosts, so when `qemu:///system` does
+/// not answer, the daemons are started here (`virtlogd -d; libvirtd -d`), once per test process.
 public enum Libvirtd {
-    public static let available: Bool = {
-        if shell("virsh -c qemu:///system version >/dev/null 2>&1").status == 0 { return true }
-        guard shell("command -v libvirtd && command -v virtlogd").status == 0 else { return false }
-        shell("pgrep -x virtlogd >/dev/null || virtlogd -d; pgrep -x libvirtd >/dev/null || libvirtd -d")
-        for _ in 0..<50 {
-            if shell("virsh -c qemu:///system version >/dev/null 2>&1").status == 0 { return true }
-            Thread.sleep(forTimeInterval: 0.2)
+    public static let uri = "qemu:///system"
+
+    /// nil when the daemon answers, else why not.
+    public static let unavailableReason: String? = ensureRunning()
+
+    public static var available: Bool { unavailableReason == nil }
+
+    /// Starts virtlogd and libvirtd if `virsh -c qemu:///system version` fails, then waits up to
+    /// 15 s for the daemon to answer.
+    ///
+    /// The daemons are started with every inherited descriptor above stderr closed: Foundation's
+    /// `Process` learns that a child ended when a socket the child inherited closes, so a daemon
+    /// forked from that child and keeping the socket would make `waitUntilExit` wait forever.
+    static func ensureRunning() -> String? {
+        if answers() { return nil }
+        guard getuid() == 0 else { return "libvirtd is not running at \(uri) and starting it needs root" }
+        guard shell("command -v libvirtd && command -v virtlogd").status == 0 else {
+            return "libvirtd/virtlogd are not installed (scripts/install-deps.sh installs libvirt-daemon-system)"
         }
-        return false
-    }()
+        let start = shell("""
+            for fd in /proc/$$/fd/*; do fd=${fd##*/}; [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done 2>/dev/null
+            virtlogd -d </dev/null >/dev/null 2>&1   # exits at once if one already runs
+            libvirtd -d </dev/null >/dev/null 2>&1
+            """)
+        let deadline = Date().addingTimeInterval(15)
+        while Date() < deadline {
+            if answers() { return nil }
+            Thread.sleep(forTimeInterval: 0.25)
+        }
+        return "libvirtd did not answer at \(uri) after `virtlogd -d; libvirtd -d`: \(start.output)"
+    }
+
+    private static func answers() -> Bool {
+        shell("virsh -c '\(uri)' version >/dev/null 2>&1").status == 0
+    }
 
     /// Removes a domain whatever its state (tests clean up after themselves).
     public static func remove(_ domain: String) {
-        shell("virsh -c qemu:///system destroy '\(domain)' >/dev/null 2>&1; virsh -c qemu:///system undefine --nvram '\(domain)' >/dev/null 2>&1")
-    }
-}
-
-extension Fixtures {
-    /// Runs shell `commands` on the fixture's data partition (partition 2) extracted to `$P2`,
-    /// then writes it back in place: a change of a few blocks, as a server's own writes would be.
-    public static func editDataPartition(of image: String, _ commands: String) throws {
-        let dir = TempDir("p2")
-        let script = """
-            set -e
-            start=$(sfdisk -d '\(image)' | awk -F'[=,]' '/start=/{n++; if (n==2) print $2+0}')
-            size=$(sfdisk -d '\(image)' | awk -F'[=,]' '/start=/{n++; if (n==2) print $4+0}')
-            P2='\(dir.file("p2"))'; W='\(dir.path)'
-            dd if='\(image)' of="$P2" bs=512 skip=$start count=$size status=none
-            \(commands)
-            dd if="$P2" of='\(image)' bs=512 seek=$start conv=notrunc status=none
-            """
-        let r = shell(script)
-        guard r.status == 0 else { throw CLIError(message: "editing the data partition failed: \(r.output)") }
-    }
-
-    /// Replaces the fixture's marker in place.
-    public static func changeMarker(of image: String, to marker: String) throws {
-        try editDataPartition(of: image, """
-            printf '%s' '\(marker)' > "$W/m"
-            debugfs -w -R 'rm marker.txt' "$P2" >/dev/null 2>&1
-            debugfs -w -R "write $W/m marker.txt" "$P2" >/dev/null
-            """)
+        shell("virsh -c \(uri) destroy '\(domain)' >/dev/null 2>&1; virsh -c \(uri) undefine --nvram '\(domain)' >/dev/null 2>&1")
     }
 }
