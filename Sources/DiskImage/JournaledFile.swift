@@ -39,7 +39,11 @@ public final class JournaledFile: ImageFile {
         guard !FileSystem.exists(journalPath) else {
             throw StoreError(.locked, "\(path) has an unfinished update journal; recover it first", at: .init(path: path))
         }
-        let journal = try FileDescriptor(path: journalPath, flags: O_WRONLY | O_CREAT | O_EXCL)
+        // The header is made durable under a temporary name and then renamed, so a journal either
+        // does not exist or names its update in full: a kill in between leaves only the temp file.
+        let tempPath = journalPath + ".tmp"
+        unlink(tempPath)
+        let journal = try FileDescriptor(path: tempPath, flags: O_WRONLY | O_CREAT | O_EXCL)
         self.journal = journal
         var header = Self.magic
         Self.append(UInt32(1), to: &header)
@@ -47,6 +51,9 @@ public final class JournaledFile: ImageFile {
         Self.append(UInt64(bitPattern: targetPoint), to: &header)
         try header.withUnsafeBytes { try journal.write($0, at: 0) }
         try journal.sync()
+        guard rename(tempPath, journalPath) == 0 else {
+            throw StoreError(.io, "cannot create the update journal \(journalPath): \(String(cString: strerror(errno)))", at: .init(path: journalPath))
+        }
         try FileSystem.syncDirectory(of: journalPath)
         journalEnd = Int64(header.count)
     }
@@ -139,6 +146,7 @@ public final class JournaledFile: ImageFile {
     /// Rolls the image back to its content before the journaled update, then removes the journal.
     public static func rollBack(_ image: String) throws {
         let journalPath = journalPath(of: image)
+        unlink(journalPath + ".tmp")  // a header that never became the journal: nothing was written
         let bytes = try FileSystem.readFile(journalPath)
         guard bytes.count >= 24, Array(bytes[0..<4]) == magic else {
             throw StoreError(.corruptChunk, "\(journalPath) is not an Understudy journal", at: .init(path: journalPath))
