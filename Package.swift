@@ -11,12 +11,18 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "understudy", targets: ["understudy"]),
+        .executable(name: "understudy-rescue", targets: ["understudy-rescue"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
@@ -55,10 +61,44 @@ let package = Package(
             dependencies: ["BlockStore", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: upcoming
         ),
+        // The rescue wire format, shared by the chunk service and the rescue client (docs/rescue-protocol.md).
+        .target(name: "RescueProtocol", swiftSettings: upcoming),
+        .target(
+            name: "ChunkService",
+            dependencies: [
+                "BlockStore", "RescueProtocol",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: upcoming
+        ),
+        // The client side of a rescue restore; no SQLite, no libvirt: it runs in the boot image.
+        .target(
+            name: "RescueClient",
+            dependencies: [
+                "RescueProtocol", "Zstd", "CLinux",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: upcoming
+        ),
+        .executableTarget(
+            name: "understudy-rescue",
+            dependencies: ["RescueClient", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: upcoming,
+            linkerSettings: [.unsafeFlags(["-static-stdlib", "-Xlinker", "--start-group", "-lFoundation", "-lCoreFoundation", "-l_FoundationICU", "-lFoundationEssentials", "-l_FoundationCShims", "-lFoundationInternationalization", "-l_FoundationCollections", "-lswiftSynchronization", "-Xlinker", "--end-group"])]
+        ),
         .executableTarget(
             name: "understudy",
             dependencies: [
-                "BlockStore", "Capture", "DiskImage", "Standby", "Schedule",
+                "BlockStore", "Capture", "DiskImage", "Standby", "Schedule", "ChunkService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: upcoming
@@ -67,12 +107,20 @@ let package = Package(
         .testTarget(name: "BlockStoreTests", dependencies: ["BlockStore", "Capture", "DiskImage", "Zstd", "TestSupport"], swiftSettings: upcoming),
         .testTarget(name: "DiskImageTests", dependencies: ["BlockStore", "Capture", "DiskImage", "TestSupport"], swiftSettings: upcoming),
         .testTarget(name: "LibvirtTests", dependencies: ["Libvirt", "TestSupport"], swiftSettings: upcoming),
-        .testTarget(name: "StandbyTests", dependencies: ["BlockStore", "DiskImage", "Standby", "TestSupport"], swiftSettings: upcoming),
+        .testTarget(
+            name: "StandbyTests", dependencies: ["BlockStore", "DiskImage", "Standby", "TestSupport"],
+            exclude: ["Snapshots"], swiftSettings: upcoming
+        ),
         .testTarget(
             name: "ScheduleTests",
             dependencies: ["Schedule", "BlockStore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: upcoming
         ),
         .testTarget(name: "CLITests", dependencies: ["BlockStore", "TestSupport"], swiftSettings: upcoming),
+        .testTarget(
+            name: "RescueTests",
+            dependencies: ["BlockStore", "ChunkService", "RescueClient", "RescueProtocol", "TestSupport"],
+            swiftSettings: upcoming
+        ),
     ]
 )

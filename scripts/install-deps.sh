@@ -6,7 +6,7 @@ packages=(
   # build
   pkg-config libzstd-dev zlib1g-dev libsqlite3-dev libvirt-dev libguestfs-dev
   # run and test
-  zstd openssl e2fsprogs dosfstools mtools fdisk util-linux cpio gzip kmod
+  zstd openssl curl e2fsprogs dosfstools mtools fdisk util-linux cpio gzip kmod
   qemu-system-x86 qemu-utils libvirt-daemon-system libguestfs-tools ovmf
   xorriso isolinux pxelinux syslinux syslinux-common busybox-static
   libvhdi-utils libvmdk-utils libqcow-utils

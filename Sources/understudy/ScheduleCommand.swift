@@ -1,4 +1,5 @@
 import ArgumentParser
+import ChunkService
 import BlockStore
 import Foundation
 import Schedule
@@ -72,9 +73,12 @@ extension Understudy {
 
     struct Serve: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Run the scheduler: each machine's standby build, then verify, at their cron times (until stopped).")
+            abstract: "Run the server: the scheduler (standby builds and verifies at their cron times) and, with --listen, the chunk service for rescue clients.")
         @OptionGroup var global: GlobalOptions
         @Option(help: "Stop after this many seconds (for tests and one-shot runs).") var duration: Double?
+        @Option(help: "Serve chunks to rescue clients on HOST:PORT (port 0 picks a free one; the address is printed).") var listen: String?
+        @Option(name: .customLong("tls-cert"), help: "PEM certificate chain: serve https.") var tlsCert: String?
+        @Option(name: .customLong("tls-key"), help: "PEM private key of --tls-cert.") var tlsKey: String?
 
         func run() throws {
             try BlockingTask.run { try await serve() }
@@ -104,7 +108,22 @@ extension Understudy {
                 }.value
             }
             if !quiet { FileHandle.standardError.write(Data("understudy serve: scheduler running for \(store.path)\n".utf8)) }
-            try await scheduler.run(until: duration.map { Date().addingTimeInterval($0) })
+            let until = duration.map { Date().addingTimeInterval($0) }
+            guard let listen else { return try await scheduler.run(until: until) }
+            let options = try ChunkServer.Options(listen: listen, certificate: tlsCert, key: tlsKey)
+            let server = try ChunkServer(store: store, options: options)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    try await server.run { port in
+                        // stdout, flushed: scripts and tests read the address from here.
+                        FileHandle.standardOutput.write(Data("listening on \(options.scheme)://\(options.host):\(port)\n".utf8))
+                    }
+                }
+                group.addTask { try await scheduler.run(until: until) }
+                // Either ending ends the server: the scheduler at --duration, the listener on a signal.
+                _ = try await group.next()
+                group.cancelAll()
+            }
         }
     }
 }

@@ -1,0 +1,86 @@
+public import BlockStore
+public import Foundation
+import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import Logging
+import NIOSSL
+
+/// The chunk service of `understudy serve --listen`: HTTP (or HTTPS with a certificate and key)
+/// for rescue clients, every request authenticated by a token.
+public struct ChunkServer: Sendable {
+    public struct Options: Sendable {
+        public var host: String
+        public var port: Int
+        public var certificate: String?
+        public var key: String?
+
+        public init(host: String, port: Int, certificate: String? = nil, key: String? = nil) {
+            self.host = host
+            self.port = port
+            self.certificate = certificate
+            self.key = key
+        }
+
+        /// Parses `HOST:PORT`, `[IPv6]:PORT` or `:PORT` (all addresses).
+        public init(listen: String, certificate: String?, key: String?) throws {
+            let host: Substring, port: Substring
+            if listen.hasPrefix("["), let close = listen.firstIndex(of: "]") {
+                host = listen[listen.index(after: listen.startIndex)..<close]
+                port = listen[listen.index(after: close)...].drop { $0 == ":" }
+            } else if let colon = listen.lastIndex(of: ":") {
+                host = listen[..<colon]
+                port = listen[listen.index(after: colon)...]
+            } else {
+                throw StoreError(.invalidArgument, "--listen \(listen): expected HOST:PORT, e.g. 0.0.0.0:8443")
+            }
+            guard let number = Int(port), (0...65535).contains(number) else {
+                throw StoreError(.invalidArgument, "--listen \(listen): the port must be a number from 0 to 65535")
+            }
+            guard (certificate == nil) == (key == nil) else {
+                throw StoreError(.invalidArgument, "TLS needs both --tls-cert and --tls-key")
+            }
+            self.init(host: host.isEmpty ? "0.0.0.0" : String(host), port: number, certificate: certificate, key: key)
+        }
+
+        public var scheme: String { certificate == nil ? "http" : "https" }
+    }
+
+    let store: Store
+    let tokens: TokenStore
+    let options: Options
+
+    public init(store: Store, options: Options) throws {
+        self.store = store
+        self.tokens = try TokenStore(store: store)
+        self.options = options
+    }
+
+    /// Serves until the task is cancelled or SIGTERM/SIGINT. `listening` gets the bound port (the
+    /// one asked, or the kernel's pick for port 0).
+    public func run(listening: @escaping @Sendable (Int) -> Void) async throws {
+        let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: TokenAuthMiddleware(tokens: tokens))
+        ChunkRoutes(store: store).add(to: router)
+        var logger = Logger(label: "understudy.serve")
+        logger.logLevel = ProcessInfo.processInfo.environment["UNDERSTUDY_HTTP_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
+        let app = Application(
+            router: router, server: try serverBuilder(),
+            configuration: .init(address: .hostname(options.host, port: options.port), serverName: "understudy"),
+            onServerRunning: { channel in listening(channel.localAddress?.port ?? options.port) },
+            logger: logger)
+        try await app.runService()
+    }
+
+    private func serverBuilder() throws -> HTTPServerBuilder {
+        guard let certificate = options.certificate, let key = options.key else { return .http1() }
+        do {
+            let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
+            let privateKey = try NIOSSLPrivateKey(file: key, format: .pem)
+            let tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(privateKey))
+            return try .tls(.http1(), tlsConfiguration: tls)
+        } catch {
+            throw StoreError(.invalidArgument, "cannot load TLS certificate \(certificate) and key \(key): \(error)")
+        }
+    }
+}

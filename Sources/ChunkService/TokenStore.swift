@@ -1,0 +1,113 @@
+public import BlockStore
+public import Foundation
+import Crypto
+internal import GRDB
+
+/// Access tokens of the chunk service, in the store's catalog under their own migrations
+/// (`service-v1`, ...). Only a SHA-256 of each token is kept: the secret is shown once, at creation.
+public final class TokenStore: Sendable {
+    public struct Token: Codable, Sendable, Equatable {
+        public var name: String
+        public var created: Date
+        public var lastUsed: Date?
+    }
+
+    private let db: DatabasePool
+    let path: String
+    static let known: Set<String> = ["service-v1"]
+    static let prefix = "ust_"
+
+    public init(store: Store) throws {
+        path = store.path + "/catalog.sqlite"
+        do {
+            var config = Configuration()
+            config.busyMode = .timeout(60)
+            db = try DatabasePool(path: path, configuration: config)
+            let applied = try db.read { db in
+                try db.tableExists("grdb_migrations") ? try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") : []
+            }
+            if applied.contains(where: { $0.hasPrefix("service-") && !Self.known.contains($0) }) {
+                throw StoreError(.newerFormat, "the token table of \(path) was written by a newer Understudy; upgrade", at: .init(path: path))
+            }
+            var migrator = DatabaseMigrator()
+            migrator.registerMigration("service-v1") { db in
+                try db.create(table: "token") { t in
+                    t.primaryKey("name", .text)
+                    t.column("digest", .text).notNull().unique()
+                    t.column("created", .double).notNull()
+                    t.column("lastUsed", .double)
+                }
+            }
+            try migrator.migrate(db)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.io, "catalog \(path): \(error)", at: .init(path: path))
+        }
+    }
+
+    /// Creates a token and returns its secret (shown once).
+    public func create(name: String) throws -> String {
+        guard !name.isEmpty, name.count <= 64, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.@".contains($0) }) else {
+            throw StoreError(.invalidArgument, "token name '\(name)' must be 1–64 letters, digits, '-', '_', '.', '@'")
+        }
+        var random = SystemRandomNumberGenerator()
+        let secret = Self.prefix + (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &random)) }.joined()
+        try write { db in
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM token WHERE name = ?", arguments: [name]) == true {
+                throw StoreError(.alreadyExists, "a token named '\(name)' exists; revoke it first or pick another name")
+            }
+            try db.execute(sql: "INSERT INTO token (name, digest, created) VALUES (?, ?, ?)",
+                           arguments: [name, Self.digest(secret), Date().timeIntervalSince1970])
+        }
+        return secret
+    }
+
+    public func list() throws -> [Token] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT name, created, lastUsed FROM token ORDER BY name").map { row in
+                Token(name: row["name"], created: Date(timeIntervalSince1970: row["created"]),
+                      lastUsed: (row["lastUsed"] as Double?).map(Date.init(timeIntervalSince1970:)))
+            }
+        }
+    }
+
+    public func revoke(name: String) throws {
+        let removed = try write { db in
+            try db.execute(sql: "DELETE FROM token WHERE name = ?", arguments: [name])
+            return db.changesCount
+        }
+        guard removed > 0 else { throw StoreError(.notFound, "no token named '\(name)'") }
+    }
+
+    /// The token's name if `secret` is a valid token; records its use (at most once a minute).
+    public func authenticate(_ secret: String) throws -> String? {
+        guard secret.hasPrefix(Self.prefix) else { return nil }
+        let digest = Self.digest(secret)
+        let now = Date().timeIntervalSince1970
+        guard let row = try read({ db in
+            try Row.fetchOne(db, sql: "SELECT name, lastUsed FROM token WHERE digest = ?", arguments: [digest])
+        }) else { return nil }
+        let name: String = row["name"]
+        if now - ((row["lastUsed"] as Double?) ?? 0) > 60 {
+            try? write { db in try db.execute(sql: "UPDATE token SET lastUsed = ? WHERE name = ?", arguments: [now, name]) }
+        }
+        return name
+    }
+
+    static func digest(_ secret: String) -> String {
+        SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    private func read<T>(_ body: (Database) throws -> T) throws -> T {
+        do { return try db.read(body) } catch let error as StoreError { throw error } catch {
+            throw StoreError(.io, "catalog \(path): \(error)", at: .init(path: path))
+        }
+    }
+
+    private func write<T>(_ body: (Database) throws -> T) throws -> T {
+        do { return try db.write(body) } catch let error as StoreError { throw error } catch {
+            throw StoreError(.io, "catalog \(path): \(error)", at: .init(path: path))
+        }
+    }
+}

@@ -1,0 +1,233 @@
+import Crypto
+public import Foundation
+public import RescueProtocol
+import Zstd
+
+/// Restores one recovery point from a chunk server onto a disk: the block map first, then each
+/// distinct non-zero chunk exactly once, several batches in flight, each chunk checked against its
+/// SHA-256 after expanding it here and written to every block that holds it. Zero blocks are never
+/// sent: holes in a fresh file, BLKZEROOUT (or zeros) on a device. Resumable through `RescueJournal`.
+public final class RescueRestore: Sendable {
+    public struct Options: Sendable {
+        public var machine: String
+        public var point: String
+        public var target: String
+        public var journal: String?
+        /// Overwrite a target that already holds a partition table or file system without asking.
+        public var yes = false
+        public var inFlight = 4
+        public var batchBytes = 8 << 20
+
+        public init(machine: String, point: String = "latest", target: String) {
+            self.machine = machine
+            self.point = point
+            self.target = target
+        }
+    }
+
+    public struct Report: Sendable, Codable {
+        public var machine: String
+        public var point: Int64
+        public var diskBytes: Int64
+        public var chunks: Int
+        public var chunksThisRun: Int
+        public var zeroBlocks: Int
+        public var receivedBytes: Int64
+        public var storedBytes: Int64
+        public var resumed: Bool
+        public var seconds: Double
+    }
+
+    let connection: RescueConnection
+    let options: Options
+    let progress: RescueProgress
+    /// Asked before overwriting a disk that holds data; false refuses.
+    let confirm: @Sendable (String) -> Bool
+
+    public init(connection: RescueConnection, options: Options, progress: RescueProgress,
+                confirm: @escaping @Sendable (String) -> Bool) {
+        self.connection = connection
+        self.options = options
+        self.progress = progress
+        self.confirm = confirm
+    }
+
+    public func run() async throws -> Report {
+        let started = Date()
+        let index = try await connection.index(of: options.machine, point: options.point)
+        let digest = SHA256.hash(data: index.encoded()).map { String(format: "%02x", $0) }.joined()
+        let target = try TargetDisk(path: options.target, createIfMissing: true)
+        let journalPath = options.journal ?? RescueJournal.defaultPath(forTarget: options.target, isBlockDevice: target.isBlockDevice)
+        var journal = RescueJournal(machine: options.machine, point: index.point, indexDigest: digest,
+                                    diskSize: index.diskSize, chunkCount: index.chunkCount)
+        let resumed: Bool
+        if let old = RescueJournal.load(journalPath), old.machine == journal.machine, old.point == journal.point,
+           old.indexDigest == digest, old.diskSize == index.diskSize, old.done.count == journal.done.count {
+            journal = old
+            resumed = true
+        } else {
+            resumed = false
+        }
+        if target.isBlockDevice {
+            let size = try target.size()
+            guard size >= index.diskSize else {
+                throw RescueError("target \(options.target) holds \(size) bytes, smaller than the \(index.diskSize)-byte disk of \(options.machine) point \(index.point)")
+            }
+        }
+        if resumed {
+            try target.prepareFile(size: index.diskSize, fresh: false)
+            progress.note("continuing an interrupted restore of \(options.machine) point \(index.point): \(journal.doneCount) of \(index.chunkCount) chunks already on \(options.target)")
+        } else {
+            if try target.size() > 0, let found = try target.existingContent(), !options.yes {
+                guard confirm("\(options.target) holds \(found). Overwrite it with \(options.machine) point \(index.point)?") else {
+                    throw RescueError("\(options.target) holds \(found); not overwritten (pass --yes to overwrite)")
+                }
+            }
+            try target.prepareFile(size: index.diskSize, fresh: true)
+            journal.zeroed = !target.isBlockDevice
+            try journal.save(journalPath)
+        }
+        let zeroBlocks = index.blocks.reduce(0) { $0 + ($1 == 0 ? 1 : 0) }
+        if !journal.zeroed {
+            try zeroFill(index, target)
+            try target.sync()
+            journal.zeroed = true
+            try journal.save(journalPath)
+        }
+        let users = ChunkUsers(index)
+        let pending = (0..<index.chunkCount).filter { !journal.isDone($0) }
+        let alreadyWritten = (0..<index.chunkCount).reduce(Int64(0)) { sum, chunk in
+            journal.isDone(chunk) ? sum + users.blocks(of: chunk).reduce(0) { $0 + Int64(index.length(ofBlock: Int($1))) } : sum
+        }
+        let zeroBytes = index.blocks.indices.reduce(Int64(0)) { index.blocks[$1] == 0 ? $0 + Int64(index.length(ofBlock: $1)) : $0 }
+        progress.begin(diskBytes: index.diskSize, transferTotal: pending.reduce(0) { $0 + Int64(index.storedLengths[$1]) },
+                       alreadyWritten: alreadyWritten + zeroBytes)
+        let batches = Self.batches(pending, index: index, maxBytes: options.batchBytes)
+        let receivedBefore = connection.received.total
+        do {
+            try await fetchAndWrite(batches, index: index, users: users, target: target, journal: &journal, journalPath: journalPath)
+        } catch let error as RescueError {
+            try? target.sync()
+            try? journal.save(journalPath)
+            throw error.resumable ? RescueError(error.message + "; run the same command again to continue where it stopped", resumable: true) : error
+        }
+        try target.sync()
+        RescueJournal.remove(journalPath)
+        let received = connection.received.total - receivedBefore
+        progress.finish(String(format: "restored %@ point %lld to %@: %d chunks (%@ received, %d zero blocks never sent) in %.1f s",
+                               options.machine, index.point, options.target, pending.count,
+                               RescueProgress.bytes(received), zeroBlocks, Date().timeIntervalSince(started)))
+        return Report(machine: options.machine, point: index.point, diskBytes: index.diskSize, chunks: index.chunkCount,
+                      chunksThisRun: pending.count, zeroBlocks: zeroBlocks, receivedBytes: received,
+                      storedBytes: index.storedBytes, resumed: resumed, seconds: Date().timeIntervalSince(started))
+    }
+
+    /// Zeroes the zero blocks of a device, one call per run of adjacent zero blocks.
+    func zeroFill(_ index: RescueIndex, _ target: TargetDisk) throws {
+        var block = 0
+        while block < index.blockCount {
+            guard index.blocks[block] == 0 else { block += 1; continue }
+            var end = block
+            while end < index.blockCount && index.blocks[end] == 0 { end += 1 }
+            let offset = Int64(block) * Int64(index.blockSize)
+            let length = min(Int64(end) * Int64(index.blockSize), index.diskSize) - offset
+            try target.zero(offset: offset, length: length)
+            block = end
+        }
+    }
+
+    /// Chunks grouped into requests of at most `maxBytes` stored bytes and the protocol's count limit.
+    static func batches(_ chunks: [Int], index: RescueIndex, maxBytes: Int) -> [[Int]] {
+        var result: [[Int]] = [], current: [Int] = [], bytes = 0
+        for chunk in chunks {
+            let size = Int(index.storedLengths[chunk])
+            if !current.isEmpty && (bytes + size > maxBytes || current.count == RescueAPI.maxChunksPerRequest) {
+                result.append(current)
+                current = []
+                bytes = 0
+            }
+            current.append(chunk)
+            bytes += size
+        }
+        if !current.isEmpty { result.append(current) }
+        return result
+    }
+
+    private func fetchAndWrite(_ batches: [[Int]], index: RescueIndex, users: ChunkUsers, target: TargetDisk,
+                               journal: inout RescueJournal, journalPath: String) async throws {
+        var lastCheckpoint = Date()
+        var sinceCheckpoint: Int64 = 0
+        var next = 0
+        try await withThrowingTaskGroup(of: (chunks: [Int], bytes: Int64).self) { group in
+            func launch() {
+                guard next < batches.count else { return }
+                let batch = batches[next]
+                next += 1
+                group.addTask { try await self.restore(batch, index: index, users: users, target: target) }
+            }
+            for _ in 0..<max(1, options.inFlight) { launch() }
+            while let done = try await group.next() {
+                for chunk in done.chunks { journal.markDone(chunk) }
+                progress.update(writtenDelta: done.bytes, transferred: connection.received.total)
+                sinceCheckpoint += done.bytes
+                // Checkpoint every 2 s or 16 MiB: a rerun redoes at most that much.
+                if Date().timeIntervalSince(lastCheckpoint) >= 2 || sinceCheckpoint >= 16 << 20 {
+                    try target.sync()
+                    try journal.save(journalPath)
+                    lastCheckpoint = Date()
+                    sinceCheckpoint = 0
+                }
+                launch()
+            }
+        }
+    }
+
+    /// Fetches one batch (retrying a lost link a few times), verifies and writes each chunk.
+    private func restore(_ batch: [Int], index: RescueIndex, users: ChunkUsers, target: TargetDisk) async throws -> (chunks: [Int], bytes: Int64) {
+        let ids = batch.map { index.chunkID($0) }
+        let expected = batch.reduce(0) { $0 + Int(index.storedLengths[$1]) + ChunkRecord.headerBytes }
+        var records: [ChunkRecord] = []
+        for attempt in 0... {
+            do {
+                records = try await connection.chunks(ids, expectedBytes: expected)
+                break
+            } catch let error as RescueError where error.resumable && attempt < 4 {
+                progress.note("\(error.message); retrying in \(1 << attempt) s")
+                try await Task.sleep(nanoseconds: UInt64(1 << attempt) * 1_000_000_000)
+            }
+        }
+        guard records.count == batch.count else {
+            throw RescueError("the server answered \(records.count) chunks for a request of \(batch.count)", resumable: true)
+        }
+        let decompressor = Decompressor()
+        var plain = [UInt8](repeating: 0, count: index.blockSize)
+        var written: Int64 = 0
+        for (chunk, record) in zip(batch, records) {
+            let blocks = users.blocks(of: chunk)
+            let first = Int(blocks.first!)
+            let offset = Int64(first) * Int64(index.blockSize)
+            let hex = index.chunkID(chunk).map { String(format: "%02x", $0) }.joined()
+            let place = "chunk \(hex) of \(options.machine) point \(index.point) (block \(first), offset \(offset))"
+            guard record.id.elementsEqual(index.chunkID(chunk)) else {
+                throw RescueError("the server sent chunk records out of order at \(place)")
+            }
+            guard record.status == .ok else {
+                throw RescueError("the server cannot send \(place): \(String(decoding: record.payload, as: UTF8.self))")
+            }
+            let length = index.length(ofBlock: first)
+            let ok: Bool = record.payload.withUnsafeBytes { frame in
+                plain.withUnsafeMutableBytes { out in
+                    let output = UnsafeMutableRawBufferPointer(rebasing: out[0..<length])
+                    guard frameContentSize(frame) == length, (try? decompressor.decompress(frame, into: output)) != nil else { return false }
+                    return SHA256.hash(data: UnsafeRawBufferPointer(output)).elementsEqual(index.chunkID(chunk))
+                }
+            }
+            guard ok else { throw RescueError("\(place) failed verification: it does not expand to content with its SHA-256; nothing of it was written") }
+            for block in blocks {
+                try plain.withUnsafeBytes { try target.write(UnsafeRawBufferPointer(rebasing: $0[0..<length]), at: Int64(block) * Int64(index.blockSize)) }
+                written += Int64(length)
+            }
+        }
+        return (batch, written)
+    }
+}

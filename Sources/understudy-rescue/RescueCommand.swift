@@ -1,0 +1,72 @@
+import ArgumentParser
+import Foundation
+import RescueClient
+
+/// `understudy-rescue`: runs in the rescue boot image and restores a recovery point from an
+/// Understudy server onto this machine's disk (or into an image file).
+@main
+struct RescueCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "understudy-rescue",
+        abstract: "Restore a recovery point from an Understudy server onto a disk (bare metal, P2V).",
+        discussion: """
+            Without --machine it asks: which machine, which point, which disk. Killed or cut off, the \
+            same command continues where it stopped (a journal beside the target remembers).
+            """)
+
+    @Option(help: "The server, e.g. http://10.0.0.5:8080 or https://backup:8443.") var server: String
+    @Option(help: "An access token (`understudy token create --name NAME` on the server).") var token: String
+    @Option(help: "The machine to restore; without it the client asks.") var machine: String?
+    @Option(help: "The point: an id, `latest`, or @ISO8601-time.") var point = "latest"
+    @Option(help: "The disk (/dev/sdX) or image file to write.") var target: String?
+    @Flag(help: "Read the target back afterwards and check every block.") var verify = false
+    @Flag(help: "Overwrite a disk holding a partition table or file system without asking.") var yes = false
+    @Option(help: "The resume journal (default: beside a file target, /run/understudy-rescue/ for a disk).") var journal: String?
+    @Option(name: .customLong("ca-cert"), help: "PEM certificate to trust for https (a private CA or the server's own).") var caCert: String?
+    @Flag(help: "Do not check the server's TLS certificate.") var insecure = false
+    @Option(help: "Requests in flight.") var inFlight = 4
+    @Option(help: "Seconds between progress lines when not on a terminal.") var progressInterval = 5.0
+    @Flag(help: "Print the result as JSON on stdout.") var json = false
+
+    func validate() throws {
+        guard (1...64).contains(inFlight) else { throw ValidationError("--in-flight must be 1 to 64") }
+        if machine != nil && target == nil { throw ValidationError("--target is needed with --machine (or give neither, to choose interactively)") }
+    }
+
+    func run() async throws {
+        let connection = try RescueConnection(.init(server: server, token: token, caCertificate: caCert, insecure: insecure))
+        defer { Task { await connection.shutdown() } }
+        do {
+            var options: RescueRestore.Options
+            if let machine, let target {
+                options = RescueRestore.Options(machine: machine, point: point, target: target)
+                options.yes = yes
+            } else {
+                options = try await Interactive(connection: connection).choose(point: point)
+            }
+            options.journal = journal
+            options.inFlight = inFlight
+            let progress = RescueProgress(interval: progressInterval)
+            let restore = RescueRestore(connection: connection, options: options, progress: progress, confirm: Interactive.confirm)
+            let report = try await restore.run()
+            var mismatches = 0
+            if verify {
+                let index = try await connection.index(of: options.machine, point: String(report.point))
+                let bad = try TargetVerifier.verify(index, target: options.target)
+                mismatches = bad.count
+                progress.note(bad.isEmpty ? "verified: every block of \(options.target) matches point \(report.point)"
+                              : "VERIFY FAILED: \(bad.count) blocks differ, first \(bad.prefix(5).map(\.description).joined(separator: ", "))")
+            }
+            if json {
+                let data = try JSONEncoder().encode(report)
+                print(String(decoding: data, as: UTF8.self))
+            }
+            await connection.shutdown()
+            if mismatches > 0 { throw ExitCode(1) }
+        } catch let error as RescueError {
+            await connection.shutdown()
+            FileHandle.standardError.write(Data("understudy-rescue: \(error.message)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}
