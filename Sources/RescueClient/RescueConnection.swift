@@ -88,9 +88,15 @@ public final class RescueConnection: Sendable {
         let buffer: ByteBuffer
         do {
             response = try await client.execute(request, timeout: .seconds(300))
-            buffer = try await response.body.collect(upTo: limit)
         } catch {
             throw RescueError("cannot reach \(base): \(Self.describe(error))", resumable: true)
+        }
+        do {
+            buffer = try await response.body.collect(upTo: limit)
+        } catch is NIOTooManyBytesError {
+            throw RescueError("\(request.url) answered more than \(limit) bytes: not an Understudy chunk server, or a broken one")
+        } catch {
+            throw RescueError("lost \(base) while receiving \(request.url): \(Self.describe(error))", resumable: true)
         }
         received.add(buffer.readableBytes)
         guard response.status == .ok else {
@@ -104,7 +110,7 @@ public final class RescueConnection: Sendable {
 
     static func describe(_ error: any Error) -> String {
         if let error = error as? HTTPClientError { return "\(error)" }
-        if let error = error as? NIOSSLError { return "TLS: \(error)" }
+        if let error = error as? NIOSSLError { return "TLS: \(error) (pass --ca-cert PEM to trust the server's certificate)" }
         return "\(error)"
     }
 }

@@ -184,50 +184,74 @@ public final class RescueRestore: Sendable {
 
     /// Fetches one batch (retrying a lost link a few times), verifies and writes each chunk.
     private func restore(_ batch: [Int], index: RescueIndex, users: ChunkUsers, target: TargetDisk) async throws -> (chunks: [Int], bytes: Int64) {
-        let ids = batch.map { index.chunkID($0) }
-        let expected = batch.reduce(0) { $0 + Int(index.storedLengths[$1]) + ChunkRecord.headerBytes }
-        var records: [ChunkRecord] = []
-        for attempt in 0... {
-            do {
-                records = try await connection.chunks(ids, expectedBytes: expected)
-                break
-            } catch let error as RescueError where error.resumable && attempt < 4 {
-                progress.note("\(error.message); retrying in \(1 << attempt) s")
-                try await Task.sleep(nanoseconds: UInt64(1 << attempt) * 1_000_000_000)
-            }
-        }
-        guard records.count == batch.count else {
-            throw RescueError("the server answered \(records.count) chunks for a request of \(batch.count)", resumable: true)
-        }
+        let records = try await fetch(batch, index: index)
         let decompressor = Decompressor()
         var plain = [UInt8](repeating: 0, count: index.blockSize)
         var written: Int64 = 0
-        for (chunk, record) in zip(batch, records) {
+        for (chunk, first) in zip(batch, records) {
             let blocks = users.blocks(of: chunk)
-            let first = Int(blocks.first!)
-            let offset = Int64(first) * Int64(index.blockSize)
-            let hex = index.chunkID(chunk).map { String(format: "%02x", $0) }.joined()
-            let place = "chunk \(hex) of \(options.machine) point \(index.point) (block \(first), offset \(offset))"
-            guard record.id.elementsEqual(index.chunkID(chunk)) else {
-                throw RescueError("the server sent chunk records out of order at \(place)")
-            }
-            guard record.status == .ok else {
-                throw RescueError("the server cannot send \(place): \(String(decoding: record.payload, as: UTF8.self))")
-            }
-            let length = index.length(ofBlock: first)
-            let ok: Bool = record.payload.withUnsafeBytes { frame in
-                plain.withUnsafeMutableBytes { out in
-                    let output = UnsafeMutableRawBufferPointer(rebasing: out[0..<length])
-                    guard frameContentSize(frame) == length, (try? decompressor.decompress(frame, into: output)) != nil else { return false }
-                    return SHA256.hash(data: UnsafeRawBufferPointer(output)).elementsEqual(index.chunkID(chunk))
+            let length = index.length(ofBlock: Int(blocks.first!))
+            var record = first
+            // A chunk that fails its hash is asked for again (the damage may have been in transit);
+            // if the server's copy itself is bad, the restore stops and names it.
+            for attempt in 0... {
+                let place = self.place(chunk, index: index, users: users)
+                guard record.id.elementsEqual(index.chunkID(chunk)) else {
+                    throw RescueError("the server sent chunk records out of order at \(place)", resumable: true)
                 }
+                guard record.status == .ok else {
+                    throw RescueError("the server cannot send \(place): \(String(decoding: record.payload, as: UTF8.self))")
+                }
+                if expand(record.payload, into: &plain, length: length, id: index.chunkID(chunk), decompressor) { break }
+                guard attempt < 2 else {
+                    throw RescueError("\(place) failed verification \(attempt + 1) times: the server's copy does not expand to content with its SHA-256; nothing of it was written")
+                }
+                progress.note("\(place) failed verification; asking the server again")
+                record = try await fetch([chunk], index: index)[0]
             }
-            guard ok else { throw RescueError("\(place) failed verification: it does not expand to content with its SHA-256; nothing of it was written") }
             for block in blocks {
                 try plain.withUnsafeBytes { try target.write(UnsafeRawBufferPointer(rebasing: $0[0..<length]), at: Int64(block) * Int64(index.blockSize)) }
                 written += Int64(length)
             }
         }
         return (batch, written)
+    }
+
+    /// One request for `chunks`, retried with backoff while the link is down.
+    private func fetch(_ chunks: [Int], index: RescueIndex) async throws -> [ChunkRecord] {
+        let ids = chunks.map { index.chunkID($0) }
+        let expected = chunks.reduce(0) { $0 + Int(index.storedLengths[$1]) + ChunkRecord.headerBytes }
+        var attempt = 0
+        while true {
+            do {
+                let records = try await connection.chunks(ids, expectedBytes: expected)
+                guard records.count == chunks.count else {
+                    throw RescueError("the server answered \(records.count) chunks for a request of \(chunks.count)", resumable: true)
+                }
+                return records
+            } catch let error as RescueError where error.resumable && attempt < 4 {
+                progress.note("\(error.message); retrying in \(1 << attempt) s")
+                try await Task.sleep(nanoseconds: UInt64(1 << attempt) * 1_000_000_000)
+                attempt += 1
+            }
+        }
+    }
+
+    /// Expands a frame into `plain` and checks it hashes to `id`.
+    private func expand(_ frame: [UInt8], into plain: inout [UInt8], length: Int, id: ArraySlice<UInt8>, _ decompressor: Decompressor) -> Bool {
+        frame.withUnsafeBytes { frame in
+            plain.withUnsafeMutableBytes { out in
+                let output = UnsafeMutableRawBufferPointer(rebasing: out[0..<length])
+                guard frameContentSize(frame) == length, (try? decompressor.decompress(frame, into: output)) != nil else { return false }
+                return SHA256.hash(data: UnsafeRawBufferPointer(output)).elementsEqual(id)
+            }
+        }
+    }
+
+    /// "chunk ID of M point P (block B, offset O)": where a problem is, for messages.
+    private func place(_ chunk: Int, index: RescueIndex, users: ChunkUsers) -> String {
+        let first = Int(users.blocks(of: chunk).first!)
+        let hex = index.chunkID(chunk).map { String(format: "%02x", $0) }.joined()
+        return "chunk \(hex) of \(options.machine) point \(index.point) (block \(first), offset \(Int64(first) * Int64(index.blockSize)))"
     }
 }

@@ -71,7 +71,9 @@ public final class TargetDisk: @unchecked Sendable {
                 if errno == EINTR { continue }
                 let code = errno
                 if code == ENOSPC || code == EDQUOT { throw RescueError("target \(path) is full at offset \(offset + Int64(done))") }
-                throw RescueError("writing \(path) at offset \(offset + Int64(done)) failed: \(String(cString: strerror(code)))")
+                // A disk that went away or failed may come back (cable, controller reset): resumable.
+                throw RescueError("writing \(path) at offset \(offset + Int64(done)) failed: \(String(cString: strerror(code)))",
+                                  resumable: [EIO, ENODEV, ENXIO].contains(code))
             }
             done += n
         }

@@ -85,6 +85,8 @@ extension Understudy {
         }
 
         func serve() async throws {
+            // Bad listen options fail before anything is locked or started.
+            let options = try listen.map { try ChunkServer.Options(listen: $0, certificate: tlsCert, key: tlsKey) }
             let store = try global.openStore()
             let lock = try StoreLock(path: store.path + "/locks/scheduler.lock", purpose: "run the scheduler")
             defer { withExtendedLifetime(lock) {} }
@@ -109,8 +111,7 @@ extension Understudy {
             }
             if !quiet { FileHandle.standardError.write(Data("understudy serve: scheduler running for \(store.path)\n".utf8)) }
             let until = duration.map { Date().addingTimeInterval($0) }
-            guard let listen else { return try await scheduler.run(until: until) }
-            let options = try ChunkServer.Options(listen: listen, certificate: tlsCert, key: tlsKey)
+            guard let options else { return try await scheduler.run(until: until) }
             let server = try ChunkServer(store: store, options: options)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {

@@ -127,5 +127,6 @@ struct RescueBadInputTests {
         let r = h.rescue(["--machine", "m", "--target", h.dir.file("t.img")])
         #expect(r.status == 1, "\(r.output)")
         #expect(r.stderr.contains(id.hex) && r.stderr.contains("block \(block)") && r.stderr.contains("failed verification"), "\(r.stderr)")
+        #expect(r.stderr.contains("asking the server again"), "a bad chunk is fetched again before giving up")
     }
 }
