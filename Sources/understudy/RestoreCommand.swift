@@ -2,6 +2,7 @@ import ArgumentParser
 import BlockStore
 import DiskImage
 import Foundation
+import Standby
 
 extension Understudy {
     struct Restore: ParsableCommand {
@@ -14,7 +15,7 @@ extension Understudy {
                 """)
         @OptionGroup var global: GlobalOptions
         @Argument var machine: String
-        @Argument(help: "An image file, or a block device (raw only).") var target: String
+        @Argument(help: "An image file, or a block device (raw only). Not with --to-vm.") var target: String?
         @Option(help: ArgumentHelp("latest, a point id, or @TIME (newest point at or before it).", valueName: "point"))
         var point = "latest"
         @Option(help: ArgumentHelp("Image format: raw, qcow2, vmdk, vhd (vpc), vhdx.", valueName: "format"))
@@ -29,10 +30,24 @@ extension Understudy {
         @Flag(help: "Replace an existing file, or overwrite a device that already holds data.") var force = false
         @Flag(help: "Fill blocks whose chunk is corrupt or missing with zeros and list them, instead of stopping.")
         var ignoreErrors = false
+        @Option(name: .customLong("to-vm"), help: ArgumentHelp("Create a new libvirt VM from the point instead (P2V): a qcow2 disk and a domain with the machine's hardware profile.", valueName: "name"))
+        var toVM: String?
+        @Option(name: .customLong("vm-image"), help: ArgumentHelp("With --to-vm: where the VM's disk goes (default /var/lib/libvirt/images/NAME.qcow2).", valueName: "path"))
+        var vmImage: String?
+        @Option(help: ArgumentHelp("With --to-vm: the libvirt URI.", valueName: "uri")) var connect = "qemu:///system"
+        @Flag(help: "With --to-vm: start the VM once defined.") var start = false
+
+        func validate() throws {
+            if toVM == nil && target == nil { throw ValidationError("give a TARGET file or device, or --to-vm NAME") }
+            if toVM != nil && target != nil { throw ValidationError("give either a TARGET or --to-vm NAME, not both") }
+            if toVM == nil && (vmImage != nil || start) { throw ValidationError("--vm-image and --start go with --to-vm") }
+        }
 
         func run() throws {
             let selector = try PointSelector(parsing: point)
             let store = try global.openStore()
+            if let toVM { return try restoreToVM(store: store, name: toVM, selector: selector) }
+            let target = self.target ?? ""
             _ = try store.machine(machine)
             let chosen = try selector.select(from: store.catalog.points(of: machine), machine: machine)
             let existing = ImageRecord.load(for: target)
@@ -65,6 +80,17 @@ extension Understudy {
                 Output.error("\(report.badBlocks.count) blocks could not be restored and were filled with zeros")
                 throw ExitCode(1)
             }
+        }
+
+        func restoreToVM(store: Store, name: String, selector: PointSelector) throws {
+            var options = VMRestore.Options()
+            options.point = selector
+            options.connect = connect
+            options.image = vmImage
+            options.start = start
+            let report = try VMRestore.run(store: store, machine: machine, name: name, options: options, progress: global.progress())
+            if global.json { Output.json(report); return }
+            global.note("created VM \(name) at \(connect) from point \(report.point) of \(machine): disk \(report.image), serial console \(report.serialLog) (\(report.accelerator))" + (start ? "; started" : "; start it with `virsh start \(name)`"))
         }
     }
 }
