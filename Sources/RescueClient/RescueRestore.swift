@@ -17,6 +17,8 @@ public final class RescueRestore: Sendable {
         public var yes = false
         public var inFlight = 4
         public var batchBytes = 8 << 20
+        /// Flush the target and rewrite the journal after this many bytes (or 5 s): what a rerun redoes at most.
+        public var checkpointBytes: Int64 = 64 << 20
 
         public init(machine: String, point: String = "latest", target: String) {
             self.machine = machine
@@ -170,8 +172,7 @@ public final class RescueRestore: Sendable {
                 for chunk in done.chunks { journal.markDone(chunk) }
                 progress.update(writtenDelta: done.bytes, transferred: connection.received.total)
                 sinceCheckpoint += done.bytes
-                // Checkpoint every 2 s or 16 MiB: a rerun redoes at most that much.
-                if Date().timeIntervalSince(lastCheckpoint) >= 2 || sinceCheckpoint >= 16 << 20 {
+                if Date().timeIntervalSince(lastCheckpoint) >= 5 || sinceCheckpoint >= options.checkpointBytes {
                     try target.sync()
                     try journal.save(journalPath)
                     lastCheckpoint = Date()

@@ -25,6 +25,7 @@ struct RescueCommand: AsyncParsableCommand {
     @Option(name: .customLong("ca-cert"), help: "PEM certificate to trust for https (a private CA or the server's own).") var caCert: String?
     @Flag(help: "Do not check the server's TLS certificate.") var insecure = false
     @Option(help: "Requests in flight.") var inFlight = 4
+    @Option(help: "MiB written between checkpoints of the resume journal (at most what a rerun redoes).") var checkpointMib = 64
     @Option(help: "Seconds between progress lines when not on a terminal.") var progressInterval = 5.0
     @Flag(help: "Print the result as JSON on stdout.") var json = false
 
@@ -46,6 +47,7 @@ struct RescueCommand: AsyncParsableCommand {
             }
             options.journal = journal
             options.inFlight = inFlight
+            options.checkpointBytes = Int64(max(1, checkpointMib)) << 20
             let progress = RescueProgress(interval: progressInterval)
             let restore = RescueRestore(connection: connection, options: options, progress: progress, confirm: Interactive.confirm)
             let report = try await restore.run()

@@ -44,7 +44,7 @@ struct RescueRestoreTests {
         let journal = target + ".rescue-journal"
         let process = Process()
         process.executableURL = URL(fileURLWithPath: RescueHarness.rescueBinary)
-        process.arguments = ["--server", h.url, "--token", h.token, "--machine", "m", "--target", target, "--in-flight", "1"]
+        process.arguments = ["--server", h.url, "--token", h.token, "--machine", "m", "--target", target, "--in-flight", "1", "--checkpoint-mib", "8"]
         process.standardError = FileHandle.nullDevice
         try process.run()
         // Wait until the journal records finished chunks, then kill without warning.
@@ -82,7 +82,7 @@ struct RescueRestoreTests {
         let target = h.dir.file("target.img")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: RescueHarness.rescueBinary)
-        process.arguments = ["--server", h.url, "--token", h.token, "--machine", "m", "--target", target, "--in-flight", "1"]
+        process.arguments = ["--server", h.url, "--token", h.token, "--machine", "m", "--target", target, "--in-flight", "1", "--checkpoint-mib", "8"]
         let err = Pipe()
         process.standardError = err
         try process.run()
