@@ -55,10 +55,11 @@ let package = Package(
             dependencies: ["BlockStore", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: upcoming
         ),
+        .target(name: "BootImage", dependencies: ["BlockStore"], swiftSettings: upcoming),
         .executableTarget(
             name: "understudy",
             dependencies: [
-                "BlockStore", "Capture", "DiskImage", "Standby", "Schedule",
+                "BlockStore", "Capture", "DiskImage", "Standby", "Schedule", "BootImage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: upcoming
@@ -73,6 +74,7 @@ let package = Package(
             dependencies: ["Schedule", "BlockStore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: upcoming
         ),
+        .testTarget(name: "BootImageTests", dependencies: ["BootImage", "TestSupport"], swiftSettings: upcoming),
         .testTarget(name: "CLITests", dependencies: ["BlockStore", "TestSupport"], swiftSettings: upcoming),
     ]
 )
