@@ -17,8 +17,9 @@ command -v qemu-system-x86_64 >/dev/null 2>&1 || die "missing qemu-system-x86_64
 timeout_s=${RESCUE_TIMEOUT:-90}
 
 work=$(mktemp -d)
-qpid=
+qpid= fpid=
 cleanup() {
+  [ -z "$fpid" ] || kill "$fpid" 2>/dev/null || true
   if [ -n "$qpid" ]; then kill "$qpid" 2>/dev/null || true; wait "$qpid" 2>/dev/null || true; fi
   rm -rf "$work"
 }
@@ -43,11 +44,15 @@ qemu=(qemu-system-x86_64 -accel tcg -m 512 -display none -no-reboot -monitor non
       -chardev "file,id=seabios,path=$work/bios.log" -device isa-debugcon,iobase=0x402,chardev=seabios
       "${firmware[@]}" "$@")
 if [ "${RESCUE_TYPE:-0}" = 1 ]; then
-  (while [ ! -e "$work/stop" ]; do sleep 2; printf '\r'; done) | "${qemu[@]}" -serial stdio >"$log" 2>"$work/qemu.err" &
+  mkfifo "$work/keys"
+  "${qemu[@]}" -serial stdio <"$work/keys" >"$log" 2>"$work/qemu.err" &
+  qpid=$!
+  (exec 3>"$work/keys"; while kill -0 "$qpid" 2>/dev/null; do sleep 2; printf '\r' >&3 || exit 0; done) >/dev/null 2>&1 &
+  fpid=$!
 else
   "${qemu[@]}" -serial "file:$log" </dev/null >/dev/null 2>"$work/qemu.err" &
+  qpid=$!
 fi
-qpid=$!
 
 fail() {
   echo "boot-rescue: $*" >&2
@@ -63,7 +68,6 @@ while kill -0 "$qpid" 2>/dev/null; do
   [ "$SECONDS" -lt "$deadline" ] || fail "timed out after ${timeout_s}s"
   sleep 0.5
 done
-touch "$work/stop"
 wait "$qpid" && rc=0 || rc=$?
 qpid=
 result=$(tr -d '\r' <"$log" | grep -a -m1 '^UNDERSTUDY-RESCUE: ' || true)
