@@ -42,7 +42,8 @@ grep -v '^#' "$here/modules.list" | tr -s ' \n' '\n' | grep . >"$work/modules"
 "$here/kernel-modules.sh" "$moddir" "$root/lib/modules" $(cat "$work/modules")
 
 # the client and its shared libraries, each at the path ldd resolves (the loader's too)
-cp "$rescue" "$root/bin/understudy-rescue"
+# stripped: symbols and debug info are a fifth of a static-stdlib Swift binary
+strip -o "$root/bin/understudy-rescue" "$rescue" 2>/dev/null || cp "$rescue" "$root/bin/understudy-rescue"
 chmod 755 "$root/bin/understudy-rescue"
 ldd_out=$(LC_ALL=C ldd "$rescue" 2>&1) || true
 case $ldd_out in

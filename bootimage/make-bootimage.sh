@@ -50,12 +50,12 @@ trap 'rm -rf "$work"' EXIT
 } >"$work/understudy.conf"
 
 "$here/build-initramfs.sh" "$work/initrd.img" "$rescue" "$kernel" "$work/understudy.conf"
-"$here/make-uki.sh" "$kernel" "$work/initrd.img" "$boot_cmdline" "$work/BOOTX64.EFI"
 if [ -n "$iso" ]; then
+  "$here/make-uki.sh" "$kernel" "$work/initrd.img" "$boot_cmdline" "$work/BOOTX64.EFI"
   "$here/build-iso.sh" "$iso" "$kernel" "$work/initrd.img" "$work/BOOTX64.EFI"
   echo "iso: $iso ($(( $(stat -c %s "$iso") / 1048576 )) MiB, kernel $(kernel_version "$kernel"))"
 fi
 if [ -n "$pxe" ]; then
-  "$here/build-pxe.sh" "$pxe" "$kernel" "$work/initrd.img" "$work/BOOTX64.EFI"
-  echo "pxe: $pxe (pxelinux.0 for BIOS, BOOTX64.EFI for UEFI; kernel $(kernel_version "$kernel"))"
+  "$here/build-pxe.sh" "$pxe" "$kernel" "$work/initrd.img"
+  echo "pxe: $pxe (pxelinux.0, kernel $(kernel_version "$kernel"))"
 fi

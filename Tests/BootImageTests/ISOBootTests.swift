@@ -38,5 +38,14 @@ extension RescueBootTests {
             #expect(boot.log.contains("efi: EFI v"), "not booted through UEFI: \(boot.log.prefix(2000))")
             print("ISO (UEFI, CD) boot to poweroff: \(String(format: "%.1f", boot.seconds)) s")
         }
+
+        @Test(.enabled(if: FileManager.default.fileExists(atPath: "/usr/share/OVMF/OVMF_CODE.fd"), "needs ovmf"))
+        func bootsUnderUEFIWhenWrittenToADisk() throws {
+            let images = try BakedImages.get()
+            let boot = try RescueBoot.boot(["-drive", "file=\(images.iso),format=raw,if=virtio,snapshot=on"] + GuestNetwork.nic(),
+                                           in: images.dir, firmware: "uefi")
+            RescueBootTests.expectUnattended(boot)
+            print("ISO (UEFI, as disk) boot to poweroff: \(String(format: "%.1f", boot.seconds)) s")
+        }
     }
 }

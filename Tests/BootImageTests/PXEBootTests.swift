@@ -6,7 +6,7 @@ extension RescueBootTests {
     @Suite("PXE and kernel command line") struct PXE {
         @Test func treeHoldsWhatATFTPServerServes() throws {
             let images = try BakedImages.get()
-            for name in ["pxelinux.0", "ldlinux.c32", "pxelinux.cfg/default", "vmlinuz", "initrd.img", "BOOTX64.EFI"] {
+            for name in ["pxelinux.0", "ldlinux.c32", "pxelinux.cfg/default", "vmlinuz", "initrd.img"] {
                 #expect(FileManager.default.fileExists(atPath: images.pxe + "/" + name), "\(name) missing")
             }
             let cfg = try String(contentsOfFile: images.pxe + "/pxelinux.cfg/default", encoding: .utf8)
