@@ -16,7 +16,8 @@ extension RescueBootTests {
         @Test func bootsOverTFTP() throws {
             let images = try BakedImages.get()
             let boot = try RescueBoot.boot(
-                ["-boot", "n"] + GuestNetwork.nic(extra: ",tftp=\(images.pxe),bootfile=pxelinux.0"), in: images.dir)
+                ["-boot", "n"] + TargetDisk.virtio(in: images.dir) + GuestNetwork.nic(extra: ",tftp=\(images.pxe),bootfile=pxelinux.0"),
+                in: images.dir)
             RescueBootTests.expectUnattended(boot)
             #expect(boot.log.contains("PXELINUX"), "not booted by pxelinux: \(boot.log.prefix(2000))")
             print("PXE (TFTP) boot to poweroff: \(String(format: "%.1f", boot.seconds)) s")
@@ -25,12 +26,13 @@ extension RescueBootTests {
         @Test func kernelCommandLineOverridesTheBakedSettings() throws {
             let images = try BakedImages.get()
             let append = "console=tty0 console=ttyS0,115200 understudy.machine=exit3 understudy.point=latest "
-                + "understudy.target=/dev/sdb understudy.token=other understudy.done=poweroff"
+                + "understudy.target=/dev/sda understudy.token=other understudy.done=poweroff"
             let boot = try RescueBoot.boot(
-                ["-kernel", images.pxe + "/vmlinuz", "-initrd", images.pxe + "/initrd.img", "-append", append] + GuestNetwork.nic(),
+                ["-kernel", images.pxe + "/vmlinuz", "-initrd", images.pxe + "/initrd.img", "-append", append]
+                    + TargetDisk.sata(in: images.dir) + GuestNetwork.nic(),
                 in: images.dir)
             RescueBootTests.expectUnattended(boot, result: "UNDERSTUDY-RESCUE: FAILED (exit 3)", arguments: [
-                "--server", GuestNetwork.server, "--token", "other", "--machine", "exit3", "--point", "latest", "--target", "/dev/sdb", "--yes",
+                "--server", GuestNetwork.server, "--token", "other", "--machine", "exit3", "--point", "latest", "--target", "/dev/sda", "--yes",
             ])
             #expect(boot.log.contains("from kernel command line: machine point target token done"), "\(boot.log)")
         }

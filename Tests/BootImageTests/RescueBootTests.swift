@@ -46,6 +46,9 @@ struct RescueBootTests {
         #expect(log.contains("Linux version"), "no kernel messages on the serial console")
         #expect(log.contains("eth0: DHCP lease 10.0.2.15/24 router 10.0.2.2"), "\(log)")
         #expect(FakeRescue.arguments(in: log) == arguments, "\(log)")
+        if let i = arguments.firstIndex(of: "--target") {
+            #expect(log.contains("FAKE-RESCUE target \(arguments[i + 1]) block-device=1"), "the target disk is missing: \(log)")
+        }
         #expect(log.contains("FAKE-RESCUE server 10.0.2.100:8080 answered: \(GuestNetwork.answer)"), "the client could not reach the server: \(log)")
         #expect(log.contains("understudy: running understudy-rescue ") && log.contains("--token (hidden)"))
         #expect(log.contains("understudy: powering off"))

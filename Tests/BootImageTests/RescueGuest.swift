@@ -3,8 +3,8 @@ import Testing
 import TestSupport
 
 /// A stand-in for `understudy-rescue` inside the boot image, a real (dynamically linked) C program:
-/// it prints its arguments, whether stdin is a terminal, and the answer of the server URL it was
-/// given, then exits with N when `--machine exitN`, else 0. The real client's end-to-end restore is
+/// it prints its arguments, whether stdin is a terminal, whether the target is a block device, and
+/// the answer of the server URL it was given, then exits with N when `--machine exitN`, else 0. The real client's end-to-end restore is
 /// tested with the chunk server.
 enum FakeRescue {
     static let source = #"""
@@ -14,14 +14,18 @@ enum FakeRescue {
         #include <unistd.h>
         #include <netdb.h>
         #include <sys/socket.h>
+        #include <sys/stat.h>
         int main(int argc, char **argv) {
-          const char *server = NULL, *machine = "";
+          const char *server = NULL, *machine = "", *target = NULL;
           printf("FAKE-RESCUE argc=%d stdin-tty=%d\n", argc, isatty(0));
           for (int i = 1; i < argc; i++) {
             printf("FAKE-RESCUE argv[%d]=%s\n", i, argv[i]);
             if (i + 1 < argc && !strcmp(argv[i], "--server")) server = argv[i + 1];
             if (i + 1 < argc && !strcmp(argv[i], "--machine")) machine = argv[i + 1];
+            if (i + 1 < argc && !strcmp(argv[i], "--target")) target = argv[i + 1];
           }
+          struct stat st;
+          if (target) printf("FAKE-RESCUE target %s block-device=%d\n", target, stat(target, &st) == 0 && S_ISBLK(st.st_mode));
           if (server && !strncmp(server, "http://", 7)) {
             char host[256] = {0}, port[16] = "80", buf[256] = {0};
             const char *h = server + 7, *end = h + strcspn(h, ":/");
@@ -70,6 +74,25 @@ enum GuestNetwork {
 
     static func nic(model: String = "virtio-net-pci", extra: String = "") -> [String] {
         ["-nic", "user,model=\(model)\(extra),guestfwd=tcp:10.0.2.100:8080-cmd:echo \(answer)"]
+    }
+}
+
+/// Blank target disks for the guest (sparse files, written only through qemu's snapshot layer).
+enum TargetDisk {
+    static func file(in dir: TempDir) -> String {
+        let path = dir.file("target.img")
+        if !FileManager.default.fileExists(atPath: path) { _ = shell("truncate -s 256M '\(path)'") }
+        return path
+    }
+
+    /// /dev/vda in the guest.
+    static func virtio(in dir: TempDir) -> [String] {
+        ["-drive", "file=\(file(in: dir)),format=raw,if=virtio,snapshot=on"]
+    }
+
+    /// /dev/sda in the guest when no other SATA/SCSI disk is there.
+    static func sata(in dir: TempDir) -> [String] {
+        ["-drive", "file=\(file(in: dir)),format=raw,if=none,id=t0,snapshot=on", "-device", "ahci,id=ahci0", "-device", "ide-hd,drive=t0,bus=ahci0.0"]
     }
 }
 

@@ -65,6 +65,7 @@ fail() {
 deadline=$(( SECONDS + timeout_s ))
 while kill -0 "$qpid" 2>/dev/null; do
   grep -aq 'No bootable device' "$work/bios.log" "$log" 2>/dev/null && fail "No bootable device"
+  grep -aq 'Kernel panic' "$log" && fail "kernel panic (did /init die?)"
   [ "$SECONDS" -lt "$deadline" ] || fail "timed out after ${timeout_s}s"
   sleep 0.5
 done
