@@ -37,6 +37,20 @@ extension RescueBootTests {
             #expect(boot.log.contains("from kernel command line: machine point target token done"), "\(boot.log)")
         }
 
+        @Test func aFailureLeavesAShellOnTheConsoleByDefault() throws {
+            let images = try BakedImages.get()
+            // an empty understudy.done clears the baked poweroff: the default after a failure is a shell
+            let append = "console=tty0 console=ttyS0,115200 understudy.machine=exit5 understudy.done="
+            let boot = try RescueBoot.boot(
+                ["-kernel", images.pxe + "/vmlinuz", "-initrd", images.pxe + "/initrd.img", "-append", append]
+                    + TargetDisk.virtio(in: images.dir) + GuestNetwork.nic(),
+                in: images.dir, typeEnter: true, keys: "echo typed-$((6*7))", until: "^typed-42")
+            #expect(boot.result == "UNDERSTUDY-RESCUE: FAILED (exit 5)", "\(boot.log)")
+            #expect(boot.log.contains("understudy: shell on every console"), "\(boot.log)")
+            #expect(boot.log.contains("rescue# "), "no shell prompt: \(boot.log)")
+            #expect(!boot.log.contains("powering off"))
+        }
+
         @Test func withoutMachineTheClientRunsInteractivelyOnTheConsole() throws {
             let images = try BakedImages.get()
             // an empty value clears the baked one; Enter on the serial console claims it

@@ -111,14 +111,20 @@ enum RescueBoot {
         var seconds: Double
     }
 
-    static func boot(_ qemuArgs: [String], in dir: TempDir, firmware: String = "bios", typeEnter: Bool = false) throws -> Boot {
+    /// `typeEnter`: types `keys` and Enter on the serial console every 2 s; `until`: a regex of the
+    /// serial log at which the guest is stopped (default: wait until it powers off).
+    static func boot(_ qemuArgs: [String], in dir: TempDir, firmware: String = "bios", typeEnter: Bool = false,
+                     keys: String = "", until: String = "") throws -> Boot {
         let log = dir.file("serial-\(UUID().uuidString.prefix(6)).log")
         let quoted = qemuArgs.map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
         let start = Date()
-        let r = shell("RESCUE_FIRMWARE=\(firmware) RESCUE_TYPE=\(typeEnter ? 1 : 0) '\(script)' '\(log)' \(quoted)")
+        func q(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'" }
+        let r = shell("RESCUE_FIRMWARE=\(firmware) RESCUE_TYPE=\(typeEnter ? 1 : 0) RESCUE_KEYS=\(q(keys)) RESCUE_UNTIL=\(q(until)) "
+            + "'\(script)' '\(log)' \(quoted) 2>'\(log).err'")
         let text = String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: log))) ?? Data(), as: UTF8.self)
             .replacingOccurrences(of: "\r", with: "")
-        guard r.status == 0 else { throw CLIError(message: "boot failed: \(r.output)") }
+        let errors = (try? String(contentsOfFile: log + ".err", encoding: .utf8)) ?? ""
+        guard r.status == 0 else { throw CLIError(message: "boot failed: \(r.output)\(errors)") }
         return Boot(result: r.output.trimmingCharacters(in: .whitespacesAndNewlines), log: text, seconds: Date().timeIntervalSince(start))
     }
 }
