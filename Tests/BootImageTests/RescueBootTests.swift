@@ -2,6 +2,8 @@ import Foundation
 import Testing
 import TestSupport
 
+nonisolated(unsafe) private var bakedFolder: String?
+
 /// Images every boot test shares, built once by `understudy bootimage` with the fake client and
 /// unattended settings baked in.
 struct BakedImages: Sendable {
@@ -13,6 +15,9 @@ struct BakedImages: Sendable {
 
     static let shared: Result<BakedImages, CLIError> = {
         let dir = TempDir("bootimage")
+        // a static is never released: remove the folder when the test process exits
+        bakedFolder = dir.path
+        atexit { if let path = bakedFolder { try? FileManager.default.removeItem(atPath: path) } }
         do {
             let fake = try FakeRescue.build(in: dir)
             let iso = dir.file("rescue.iso"), pxe = dir.file("pxe")
