@@ -15,9 +15,6 @@ need_file() {
 # The kernel command line of every boot path: kernel and rescue client on screen and serial.
 boot_cmdline="console=tty0 console=ttyS0,115200"
 
-# The systemd EFI stub a unified kernel image is built on.
-efi_stub=/usr/lib/systemd/boot/efi/linuxx64.efi.stub
-
 # default_kernel: the running kernel when /boot has it, else the newest /boot/vmlinuz-*.
 default_kernel() {
   local k=/boot/vmlinuz-$(uname -r)
