@@ -95,10 +95,11 @@ let package = Package(
             swiftSettings: upcoming,
             linkerSettings: [.unsafeFlags(["-static-stdlib", "-Xlinker", "--start-group", "-lFoundation", "-lCoreFoundation", "-l_FoundationICU", "-lFoundationEssentials", "-l_FoundationCShims", "-lFoundationInternationalization", "-l_FoundationCollections", "-lswiftSynchronization", "-Xlinker", "--end-group"])]
         ),
+        .target(name: "BootImage", dependencies: ["BlockStore"], swiftSettings: upcoming),
         .executableTarget(
             name: "understudy",
             dependencies: [
-                "BlockStore", "Capture", "DiskImage", "Standby", "Schedule", "ChunkService",
+                "BlockStore", "Capture", "DiskImage", "Standby", "Schedule", "ChunkService", "BootImage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: upcoming
@@ -116,6 +117,7 @@ let package = Package(
             dependencies: ["Schedule", "BlockStore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: upcoming
         ),
+        .testTarget(name: "BootImageTests", dependencies: ["BootImage", "TestSupport"], swiftSettings: upcoming),
         .testTarget(name: "CLITests", dependencies: ["BlockStore", "TestSupport"], swiftSettings: upcoming),
         .testTarget(
             name: "RescueTests",

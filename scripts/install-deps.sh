@@ -10,7 +10,7 @@ packages=(
   qemu-system-x86 qemu-utils libvirt-daemon-system libguestfs-tools ovmf
   xorriso isolinux pxelinux syslinux syslinux-common busybox-static
   libvhdi-utils libvmdk-utils libqcow-utils
-  systemd-boot-efi binutils
+  systemd-boot-efi binutils xz-utils gcc
 )
 
 missing=()
