@@ -196,18 +196,17 @@ public final class RescueRestore: Sendable {
             // A chunk that fails its hash is asked for again (the damage may have been in transit);
             // if the server's copy itself is bad, the restore stops and names it.
             for attempt in 0... {
-                let place = self.place(chunk, index: index, users: users)
                 guard record.id.elementsEqual(index.chunkID(chunk)) else {
-                    throw RescueError("the server sent chunk records out of order at \(place)", resumable: true)
+                    throw RescueError("the server sent chunk records out of order at \(place(chunk, index: index, users: users))", resumable: true)
                 }
                 guard record.status == .ok else {
-                    throw RescueError("the server cannot send \(place): \(String(decoding: record.payload, as: UTF8.self))")
+                    throw RescueError("the server cannot send \(place(chunk, index: index, users: users)): \(String(decoding: record.payload, as: UTF8.self))")
                 }
                 if expand(record.payload, into: &plain, length: length, id: index.chunkID(chunk), decompressor) { break }
                 guard attempt < 2 else {
-                    throw RescueError("\(place) failed verification \(attempt + 1) times: the server's copy does not expand to content with its SHA-256; nothing of it was written")
+                    throw RescueError("\(place(chunk, index: index, users: users)) failed verification \(attempt + 1) times: the server's copy does not expand to content with its SHA-256; nothing of it was written")
                 }
-                progress.note("\(place) failed verification; asking the server again")
+                progress.note("\(place(chunk, index: index, users: users)) failed verification; asking the server again")
                 record = try await fetch([chunk], index: index)[0]
             }
             for block in blocks {
@@ -239,7 +238,7 @@ public final class RescueRestore: Sendable {
     }
 
     /// Expands a frame into `plain` and checks it hashes to `id`.
-    private func expand(_ frame: [UInt8], into plain: inout [UInt8], length: Int, id: ArraySlice<UInt8>, _ decompressor: Decompressor) -> Bool {
+    private func expand(_ frame: ArraySlice<UInt8>, into plain: inout [UInt8], length: Int, id: ArraySlice<UInt8>, _ decompressor: Decompressor) -> Bool {
         frame.withUnsafeBytes { frame in
             plain.withUnsafeMutableBytes { out in
                 let output = UnsafeMutableRawBufferPointer(rebasing: out[0..<length])

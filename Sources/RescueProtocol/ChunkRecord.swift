@@ -13,10 +13,10 @@ public struct ChunkRecord: Sendable, Equatable {
 
     public var id: [UInt8]
     public var status: Status
-    /// The frame (status ok) or the server's message.
-    public var payload: [UInt8]
+    /// The frame (status ok) or the server's message: a slice of the response body, not a copy.
+    public var payload: ArraySlice<UInt8>
 
-    public init(id: [UInt8], status: Status, payload: [UInt8]) {
+    public init(id: [UInt8], status: Status, payload: ArraySlice<UInt8>) {
         self.id = id
         self.status = status
         self.payload = payload
@@ -39,7 +39,7 @@ public struct ChunkRecord: Sendable, Equatable {
             let raw = try r.uint32("chunk record status")
             guard let status = Status(rawValue: raw) else { throw WireError("chunk record has unknown status \(raw)") }
             let length = Int(try r.uint32("chunk record length"))
-            records.append(ChunkRecord(id: id, status: status, payload: Array(try r.take(length, "chunk record payload"))))
+            records.append(ChunkRecord(id: id, status: status, payload: try r.take(length, "chunk record payload")))
         }
         return records
     }
