@@ -1,20 +1,19 @@
 import Foundation
-import TestSupport
 
 /// A store with a captured machine, `understudy serve --listen` on a loopback port, and the
 /// `understudy-rescue` binary built next to `understudy`.
-final class RescueHarness {
-    let dir = TempDir("rescue")
-    let cli: CLI
-    var server: CLI.Running?
-    var url = ""
-    var token = ""
+public final class RescueHarness {
+    public let dir = TempDir("rescue")
+    public let cli: CLI
+    public var server: CLI.Running?
+    public var url = ""
+    public var token = ""
 
-    static var rescueBinary: String {
+    public static var rescueBinary: String {
         URL(fileURLWithPath: CLI.binary).deletingLastPathComponent().appendingPathComponent("understudy-rescue").path
     }
 
-    init() {
+    public init() {
         cli = CLI(store: dir.file("store"))
     }
 
@@ -22,13 +21,14 @@ final class RescueHarness {
 
     /// A sparse random disk of `size` bytes captured as machine `m`; returns the point id.
     @discardableResult
-    func capture(size: Int, seed: UInt64, regions: Int = 40, machine: String = "m") throws -> Int64 {
+    public func capture(size: Int, seed: UInt64, regions: Int = 40, machine: String = "m") throws -> Int64 {
         let disk = dir.file("\(machine)-source.img")
         try Disks.make(disk, size: size, seed: seed, regions: regions)
         return try cli.capture(machine, disk)
     }
 
-    func makeToken(_ name: String = "rescue") throws -> String {
+    @discardableResult
+    public func makeToken(_ name: String = "rescue") throws -> String {
         let r = try cli.run(["token", "create", "--name", name])
         guard r.status == 0 else { throw CLIError(message: "token create: \(r.output)") }
         token = r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -36,7 +36,7 @@ final class RescueHarness {
     }
 
     /// Starts the server on 127.0.0.1 (a free port) and waits for its address line.
-    func startServer(extra: [String] = []) throws {
+    public func startServer(extra: [String] = []) throws {
         let running = cli.start(["serve", "--listen", "127.0.0.1:0", "--duration", "600"] + extra)
         server = running
         var seen = Data()
@@ -55,13 +55,13 @@ final class RescueHarness {
         }
     }
 
-    func stopServer() {
+    public func stopServer() {
         server?.kill()
         server = nil
     }
 
     /// Runs `understudy-rescue` with the server and token filled in.
-    func rescue(_ args: [String], input: String? = nil) -> CLI.Result {
+    public func rescue(_ args: [String], input: String? = nil) -> CLI.Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.rescueBinary)
         process.arguments = ["--server", url, "--token", token] + args
@@ -79,7 +79,7 @@ final class RescueHarness {
     }
 
     /// The exact disk of a point, restored locally, for comparisons.
-    func localRestore(_ machine: String = "m", point: Int64? = nil) throws -> String {
+    public func localRestore(_ machine: String = "m", point: Int64? = nil) throws -> String {
         let path = dir.file("\(machine)-\(point.map(String.init) ?? "latest").raw")
         let r = try cli.run(["restore", machine, path] + (point.map { ["--point", String($0)] } ?? []))
         guard r.status == 0 else { throw CLIError(message: "restore: \(r.output)") }
@@ -87,7 +87,7 @@ final class RescueHarness {
     }
 
     /// An HTTP request with curl, for the server's answers to bad or hostile requests.
-    func curl(_ args: String) -> (status: Int, body: String) {
+    public func curl(_ args: String) -> (status: Int, body: String) {
         let r = shell("curl -s -o /dev/stdout -w '\\n%{http_code}' --max-time 20 \(args)")
         let lines = r.output.split(separator: "\n", omittingEmptySubsequences: false)
         return (Int(lines.last ?? "") ?? 0, lines.dropLast().joined(separator: "\n"))
