@@ -30,28 +30,14 @@ public struct BootImageBuilder: Sendable {
             self.folder = folder
             return
         }
-        var candidates: [String] = []
-        if let env = ProcessInfo.processInfo.environment["UNDERSTUDY_BOOTIMAGE"] { candidates.append(env) }
-        let bin = Self.executableFolder
-        candidates.append(bin.appendingPathComponent("bootimage").path)
-        candidates.append(bin.deletingLastPathComponent().appendingPathComponent("share/understudy/bootimage").path)
-        // Development and tests: the package's own folder.
-        candidates.append(URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("bootimage").path)
-        guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0 + "/make-bootimage.sh") }) else {
-            throw StoreError(.notFound, "the bootimage scripts were not found (looked in \(candidates.joined(separator: ", "))); set UNDERSTUDY_BOOTIMAGE")
-        }
-        self.folder = found
+        self.folder = try ResourceFolder.find("bootimage", environment: "UNDERSTUDY_BOOTIMAGE", marker: "make-bootimage.sh",
+                                               what: "the bootimage scripts", isValid: FileManager.default.isExecutableFile(atPath:))
     }
 
-    static var executableFolder: URL {
-        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        return URL(fileURLWithPath: exe).deletingLastPathComponent()
-    }
 
     /// `understudy-rescue` next to the running executable, as `swift build` places it.
     public static var defaultRescueBinary: String {
-        executableFolder.appendingPathComponent("understudy-rescue").path
+        ResourceFolder.executableFolder.appendingPathComponent("understudy-rescue").path
     }
 
     /// Checks the settings as the kernel command line will carry them; throws `.invalidArgument`.

@@ -19,17 +19,7 @@ public final class TokenStore: Sendable {
 
     public init(store: Store) throws {
         path = store.path + "/catalog.sqlite"
-        do {
-            var config = Configuration()
-            config.busyMode = .timeout(60)
-            db = try DatabasePool(path: path, configuration: config)
-            let applied = try db.read { db in
-                try db.tableExists("grdb_migrations") ? try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") : []
-            }
-            if applied.contains(where: { $0.hasPrefix("service-") && !Self.known.contains($0) }) {
-                throw StoreError(.newerFormat, "the token table of \(path) was written by a newer Understudy; upgrade", at: .init(path: path))
-            }
-            var migrator = DatabaseMigrator()
+        db = try ModuleTables.open(store: store, prefix: "service-", known: Self.known, what: "token table") { migrator in
             migrator.registerMigration("service-v1") { db in
                 try db.create(table: "token") { t in
                     t.primaryKey("name", .text)
@@ -38,11 +28,6 @@ public final class TokenStore: Sendable {
                     t.column("lastUsed", .double)
                 }
             }
-            try migrator.migrate(db)
-        } catch let error as StoreError {
-            throw error
-        } catch {
-            throw StoreError(.io, "catalog \(path): \(error)", at: .init(path: path))
         }
     }
 

@@ -40,17 +40,7 @@ public final class StandbyCatalog: Sendable {
 
     public init(store: Store) throws {
         path = store.path + "/catalog.sqlite"
-        do {
-            var config = Configuration()
-            config.busyMode = .timeout(60)
-            db = try DatabasePool(path: path, configuration: config)
-            let applied = try db.read { db in
-                try db.tableExists("grdb_migrations") ? try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") : []
-            }
-            if applied.contains(where: { $0.hasPrefix("standby-") && !Self.known.contains($0) }) {
-                throw StoreError(.newerFormat, "the standby tables of \(path) were written by a newer Understudy; upgrade", at: .init(path: path))
-            }
-            var migrator = DatabaseMigrator()
+        db = try ModuleTables.open(store: store, prefix: "standby-", known: Self.known, what: "standby tables") { migrator in
             migrator.registerMigration("standby-v1") { db in
                 try db.create(table: "profile") { t in
                     t.primaryKey("machine", .text)
@@ -67,11 +57,6 @@ public final class StandbyCatalog: Sendable {
                     t.column("json", .text).notNull()
                 }
             }
-            try migrator.migrate(db)
-        } catch let error as StoreError {
-            throw error
-        } catch {
-            throw StoreError(.corruptCatalog, "catalog \(path): \(error)", at: .init(path: path))
         }
     }
 

@@ -12,19 +12,8 @@ public struct Templates: Sendable {
             self.folder = folder
             return
         }
-        var candidates: [String] = []
-        if let env = ProcessInfo.processInfo.environment["UNDERSTUDY_TEMPLATES"] { candidates.append(env) }
-        let exe = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
-        let bin = exe.deletingLastPathComponent()
-        candidates.append(bin.appendingPathComponent("templates").path)
-        candidates.append(bin.deletingLastPathComponent().appendingPathComponent("share/understudy/templates").path)
-        // Development and tests: the package's own folder.
-        candidates.append(URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("templates").path)
-        guard let found = candidates.first(where: { FileSystem.exists($0 + "/domain.xml.mustache") }) else {
-            throw StoreError(.notFound, "libvirt templates not found (looked in \(candidates.joined(separator: ", "))); set UNDERSTUDY_TEMPLATES")
-        }
-        self.folder = found
+        self.folder = try ResourceFolder.find("templates", environment: "UNDERSTUDY_TEMPLATES", marker: "domain.xml.mustache",
+                                               what: "libvirt templates")
     }
 
     /// Renders `name`.mustache with `context`.

@@ -1,0 +1,27 @@
+public import GRDB
+
+/// Tables a module keeps in the store's catalog (standby, tokens, ...), under migrations of its
+/// own prefix (`standby-v1`, `service-v1`): opened with a busy timeout, refused if a newer
+/// Understudy added migrations of that prefix, then migrated.
+public enum ModuleTables {
+    public static func open(store: Store, prefix: String, known: Set<String>, what: String,
+                            migrations: (inout DatabaseMigrator) -> Void) throws -> DatabasePool {
+        let path = store.path + "/catalog.sqlite"
+        do {
+            var config = Configuration()
+            config.busyMode = .timeout(60)
+            let db = try DatabasePool(path: path, configuration: config)
+            if try Catalog.hasNewerMigrations(db, prefix: prefix, known: known) {
+                throw StoreError(.newerFormat, "the \(what) of \(path) were written by a newer Understudy; upgrade", at: .init(path: path))
+            }
+            var migrator = DatabaseMigrator()
+            migrations(&migrator)
+            try migrator.migrate(db)
+            return db
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.corruptCatalog, "catalog \(path): \(error)", at: .init(path: path))
+        }
+    }
+}
