@@ -7,29 +7,45 @@ import Glibc
 
 /// Where the TCP-port readiness probe connects.
 public enum PortTarget: Sendable, Equatable, CustomStringConvertible {
-    /// A fixed host (name or IP) and port.
+    /// A fixed host (name or IP) and port: ready when a connection is accepted.
     case host(String, port: Int)
     /// The guest's own address as libvirt reports it (DHCP lease, then agent, then ARP).
     case guestAddress(port: Int)
+    /// A user-mode forward on 127.0.0.1. qemu accepts there before the guest does (and holds the
+    /// connection while its SYN to the guest goes unanswered), so a connection proves nothing:
+    /// ready when qemu reports its side towards `guestPort` ESTABLISHED.
+    case forward(hostPort: Int, guestPort: Int)
 
     /// The target for `profile`'s `.port` readiness, nil for other probes. `readyHost` wins on
     /// failover; `verify` ignores it (it names production, not the disposable copy). With
     /// user-mode networking the guest's own address is unreachable from the host, so the probe
-    /// goes through the forward of that port on 127.0.0.1.
+    /// goes through the forward of that port on 127.0.0.1 (also when `readyHost` names the
+    /// loopback and the port is a forward's host port).
     public static func resolve(_ profile: HardwareProfile, useReadyHost: Bool = true) throws -> PortTarget? {
         guard case .port(let port) = profile.readiness else { return nil }
-        if useReadyHost, let host = profile.readyHost { return .host(host, port: port) }
-        guard profile.network == HardwareProfile.userNetwork else { return .guestAddress(port: port) }
+        let user = profile.network == HardwareProfile.userNetwork
+        if useReadyHost, let host = profile.readyHost {
+            if user, isLoopback(host), let forward = profile.forwards.first(where: { $0.hostPort == port }) {
+                return .forward(hostPort: forward.hostPort, guestPort: forward.guestPort)
+            }
+            return .host(host, port: port)
+        }
+        guard user else { return .guestAddress(port: port) }
         guard let forward = profile.forwards.first(where: { $0.guestPort == port }) else {
             throw StoreError(.invalidArgument, "readiness by TCP port \(port) on user-mode networking needs --forward HOSTPORT:\(port)")
         }
-        return .host("127.0.0.1", port: forward.hostPort)
+        return .forward(hostPort: forward.hostPort, guestPort: forward.guestPort)
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host.hasPrefix("127.")
     }
 
     public var description: String {
         switch self {
         case .host(let host, let port): host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
         case .guestAddress(let port): "the guest's address, port \(port)"
+        case .forward(let hostPort, let guestPort): "127.0.0.1:\(hostPort) (forwarded to guest port \(guestPort))"
         }
     }
 }
@@ -45,9 +61,14 @@ struct PortProbe {
         while !probe.timedOut {
             if let found = endpoint() {
                 let (host, port) = found
-                let endpoint = PortTarget.host(host, port: port).description
+                let endpoint = target.endpointDescription(host: host, port: port)
                 let remaining = probe.timeout - probe.elapsed
-                switch TCPConnect.attempt(host: host, port: port, timeout: min(2, max(0.05, remaining))) {
+                let outcome = if case .forward(_, let guestPort) = target {
+                    UserForward.attempt(hostPort: port, guestPort: guestPort, domain: domain, timeout: min(2, max(0.05, remaining)))
+                } else {
+                    TCPConnect.attempt(host: host, port: port, timeout: min(2, max(0.05, remaining)))
+                }
+                switch outcome {
                 case .success: return probe.elapsed
                 case .failure(let why): (last, lastEndpoint) = (why, endpoint)
                 }
@@ -67,6 +88,7 @@ struct PortProbe {
     private func endpoint() -> (String, Int)? {
         switch target {
         case .host(let host, let port): return (host, port)
+        case .forward(let hostPort, _): return ("127.0.0.1", hostPort)
         case .guestAddress(let port):
             guard let domain else { return nil }
             for source in [AddressSource.lease, .agent, .arp] {
@@ -81,6 +103,14 @@ struct PortProbe {
     }
 }
 
+extension PortTarget {
+    /// The endpoint for messages: HOST:PORT as tried (the guest's address once known).
+    func endpointDescription(host: String, port: Int) -> String {
+        if case .forward = self { return description }
+        return PortTarget.host(host, port: port).description
+    }
+}
+
 /// One TCP connection attempt with a deadline (non-blocking connect, then poll).
 enum TCPConnect {
     enum Outcome: Equatable {
@@ -89,7 +119,21 @@ enum TCPConnect {
         case failure(String)
     }
 
+    /// A connection accepted (the descriptor, the caller closes it), or why not.
+    enum Opened {
+        case success(Int32)
+        case failure(String)
+    }
+
     static func attempt(host: String, port: Int, timeout: Double) -> Outcome {
+        switch open(host: host, port: port, timeout: timeout) {
+        case .success(let fd): close(fd); return .success
+        case .failure(let why): return .failure(why)
+        }
+    }
+
+    /// Connects to each address `host` resolves to in turn, each within `timeout`.
+    static func open(host: String, port: Int, timeout: Double) -> Opened {
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         hints.ai_flags = AI_ADDRCONFIG
@@ -97,29 +141,29 @@ enum TCPConnect {
         let status = getaddrinfo(host, String(port), &hints, &list)
         guard status == 0, let list else { return .failure("cannot resolve \(host): \(String(cString: gai_strerror(status)))") }
         defer { freeaddrinfo(list) }
-        var outcome = Outcome.failure("no address for \(host)")
+        var result = Opened.failure("no address for \(host)")
         var next: UnsafeMutablePointer<addrinfo>? = list
         while let ai = next {
-            outcome = connect(ai.pointee, timeout: timeout)
-            if outcome == .success { return outcome }
+            result = connect(ai.pointee, timeout: timeout)
+            if case .success = result { return result }
             next = ai.pointee.ai_next
         }
-        return outcome
+        return result
     }
 
-    private static func connect(_ ai: addrinfo, timeout: Double) -> Outcome {
+    private static func connect(_ ai: addrinfo, timeout: Double) -> Opened {
         let fd = socket(ai.ai_family, ai.ai_socktype | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), ai.ai_protocol)
         guard fd >= 0 else { return .failure(String(cString: strerror(errno))) }
-        defer { close(fd) }
-        if Glibc.connect(fd, ai.ai_addr, ai.ai_addrlen) == 0 { return .success }
-        guard errno == EINPROGRESS else { return .failure(String(cString: strerror(errno))) }
+        let failed = { (why: String) -> Opened in close(fd); return .failure(why) }
+        if Glibc.connect(fd, ai.ai_addr, ai.ai_addrlen) == 0 { return .success(fd) }
+        guard errno == EINPROGRESS else { return failed(String(cString: strerror(errno))) }
         var pfd = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
         let ready = poll(&pfd, 1, Int32(timeout * 1000))
-        guard ready > 0 else { return .failure(ready == 0 ? "timed out after \(String(format: "%.1f", timeout)) s" : String(cString: strerror(errno))) }
+        guard ready > 0 else { return failed(ready == 0 ? "timed out after \(String(format: "%.1f", timeout)) s" : String(cString: strerror(errno))) }
         var error: Int32 = 0
         var length = socklen_t(MemoryLayout<Int32>.size)
         getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length)
-        return error == 0 ? .success : .failure(String(cString: strerror(error)))
+        return error == 0 ? .success(fd) : failed(String(cString: strerror(error)))
     }
 
     /// A TCP port on 127.0.0.1 that nothing listens on right now (the kernel picks it).

@@ -68,11 +68,17 @@ struct PortProbeTests {
         #expect(throws: StoreError.self) { try PortTarget.resolve(p) }
         #expect((try? p.validate()) == nil, "a user-mode port probe without a forward must not validate")
         p.forwards = [.init(hostPort: 18080, guestPort: 8080)]
-        #expect(try PortTarget.resolve(p) == .host("127.0.0.1", port: 18080))
+        #expect(try PortTarget.resolve(p) == .forward(hostPort: 18080, guestPort: 8080))
         p.readyHost = "web1.example.org"
         #expect(try PortTarget.resolve(p) == .host("web1.example.org", port: 8080))
         // verify boots a copy: production's name would test production
-        #expect(try PortTarget.resolve(p, useReadyHost: false) == .host("127.0.0.1", port: 18080))
+        #expect(try PortTarget.resolve(p, useReadyHost: false) == .forward(hostPort: 18080, guestPort: 8080))
+        // the loopback and a forward's host port: that forward
+        p.readyHost = "127.0.0.1"
+        p.readiness = .port(18080)
+        #expect(try PortTarget.resolve(p) == .forward(hostPort: 18080, guestPort: 8080))
+        p.readiness = .port(18081)
+        #expect(try PortTarget.resolve(p) == .host("127.0.0.1", port: 18081))
         p.readiness = .agent
         #expect(try PortTarget.resolve(p) == nil)
     }
