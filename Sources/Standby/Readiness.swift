@@ -27,11 +27,11 @@ public struct ReadinessProbe {
     /// guest stops or `timeout` passes first.
     public func wait(isRunning: () -> Bool) throws -> Double {
         switch readiness {
-        case .serial(let pattern): try waitForSerial(pattern, isRunning: isRunning)
-        case .agent: try waitForAgent(isRunning: isRunning)
+        case .serial(let pattern): return try waitForSerial(pattern, isRunning: isRunning)
+        case .agent: return try waitForAgent(isRunning: isRunning)
         case .port:
-            try PortProbe(target: try portTarget.orThrow(StoreError(.invalidArgument, "the port probe needs a target")),
-                          domain: domain).wait(self, isRunning: isRunning)
+            guard let portTarget else { throw StoreError(.invalidArgument, "the port probe needs a target") }
+            return try PortProbe(target: portTarget, domain: domain).wait(self, isRunning: isRunning)
         }
     }
 
@@ -86,12 +86,5 @@ public struct ReadinessProbe {
     static func tail(_ path: String, lines: Int = 5) -> String {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8), !text.isEmpty else { return "(empty)" }
         return text.split(whereSeparator: \.isNewline).suffix(lines).joined(separator: " | ")
-    }
-}
-
-extension Optional {
-    func orThrow(_ error: @autoclosure () -> some Error) throws -> Wrapped {
-        guard let self else { throw error() }
-        return self
     }
 }

@@ -102,4 +102,25 @@ struct PortProbeTests {
         let p = try JSONDecoder().decode(HardwareProfile.self, from: Data(old.utf8))
         #expect(p.readiness == .port(22) && p.cpus == 1 && p.forwards.isEmpty && p.readyHost == nil)
     }
+
+    @Test func machineSetExplainsBadReadinessOptions() throws {
+        let dir = TempDir("readyopts")
+        let cli = CLI(store: dir.file("store"))
+        let disk = dir.file("d.img")
+        try Data(repeating: 1, count: 1 << 20).write(to: URL(fileURLWithPath: disk))
+        _ = try cli.capture("m1", disk)
+        let noUser = try cli.run(["machine", "set", "m1", "--forward", "18080:80"])
+        #expect(noUser.status == 2 && noUser.stderr.contains("--forward needs --network user"), "\(noUser.output)")
+        let bad = try cli.run(["machine", "set", "m1", "--network", "user", "--forward", "80-90"])
+        #expect(bad.status == 2 && bad.stderr.contains("not HOSTPORT:GUESTPORT"), "\(bad.output)")
+        let noForward = try cli.run(["machine", "set", "m1", "--network", "user", "--ready-port", "80"])
+        #expect(noForward.status == 2 && noForward.stderr.contains("add --forward HOSTPORT:80"), "\(noForward.output)")
+        let ok = try cli.run(["machine", "set", "m1", "--network", "user", "--forward", "18080:80", "--ready-port", "80"])
+        #expect(ok.status == 0, "\(ok.output)")
+        let show = try cli.run(["machine", "show", "m1"])
+        #expect(show.stdout.contains("127.0.0.1:18080 → guest port 80") && show.stdout.contains("TCP port 80"), "\(show.stdout)")
+        let host = try cli.run(["machine", "set", "m1", "--ready-host", "web1.example.org"])
+        let shown = try cli.run(["machine", "show", "m1"])
+        #expect(host.status == 0 && shown.stdout.contains("TCP port 80 on web1.example.org"), "\(host.output) \(shown.stdout)")
+    }
 }
