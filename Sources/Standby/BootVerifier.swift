@@ -30,8 +30,7 @@ extension StandbyBuilder {
             profile.network = Self.isolatedNetwork
             profile.mac = Self.randomMAC()
         }
-        // never readyHost: it names production, not this copy
-        let portTarget = try PortTarget.resolve(profile, useReadyHost: false)
+        let portTarget = Result { try PortTarget.resolve(profile, forVerify: true) }  // a failure is this verify's result
         let point = try store.catalog.point(record.point)
         try QCOW2Format.createOverlay(at: overlay, backing: record.image, backingFormat: Self.qemuDriver(record.format),
                                       size: point?.diskSize ?? (try ImageRecord.load(for: record.image)?.diskSize ?? 0))
@@ -49,6 +48,7 @@ extension StandbyBuilder {
             unlink(nvram)
         }
         do {
+            let portTarget = try portTarget.get()
             domain = try Hypervisor.call("starting a disposable copy of \(record.domain)", { try conn.createDomain(xml: xml) })
             let probe = ReadinessProbe(readiness: profile.readiness, serialLog: log, domain: domain, portTarget: portTarget,
                                        timeout: timeout, started: started)

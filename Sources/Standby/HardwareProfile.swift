@@ -13,14 +13,14 @@ public struct HardwareProfile: Codable, Sendable, Equatable {
         case serial(String)
         /// A TCP port answering on the guest.
         case port(Int)
-        /// qemu-guest-agent answering a ping.
+        /// qemu-guest-agent answering (libvirt asks it for the guest's time).
         case agent
 
         public var description: String {
             switch self {
             case .serial(let regex): "serial line matching /\(regex)/"
             case .port(let port): "TCP port \(port)"
-            case .agent: "guest agent ping"
+            case .agent: "qemu-guest-agent answers"
             }
         }
     }

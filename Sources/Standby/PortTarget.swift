@@ -12,14 +12,21 @@ public enum PortTarget: Sendable, Equatable, CustomStringConvertible {
     case forward(hostPort: Int, guestPort: Int)
 
     /// The target for `profile`'s `.port` readiness, nil for other probes. `readyHost` wins on
-    /// failover; `verify` ignores it (it names production, not the disposable copy). With
-    /// user-mode networking the guest's own address is unreachable from the host, so the probe
-    /// goes through the forward of that port on 127.0.0.1 (also when `readyHost` names the
-    /// loopback and the port is a forward's host port).
-    public static func resolve(_ profile: HardwareProfile, useReadyHost: Bool = true) throws -> PortTarget? {
+    /// failover. With user-mode networking the guest's own address is unreachable from the host,
+    /// so the probe goes through the forward of that port on 127.0.0.1 (also when `readyHost`
+    /// names the loopback and the port is a forward's host port).
+    ///
+    /// `forVerify`: the disposable copy of `verify`. `readyHost` names production, not the copy;
+    /// and on a libvirt network the copy sits on the isolated network, where the host has no
+    /// address, while the copy may carry production's: connecting would reach production. So
+    /// only a user-mode forward can reach the copy; anything else is refused.
+    public static func resolve(_ profile: HardwareProfile, forVerify: Bool = false) throws -> PortTarget? {
         guard case .port(let port) = profile.readiness else { return nil }
         let user = profile.network == HardwareProfile.userNetwork
-        if useReadyHost, let host = profile.readyHost {
+        if forVerify, !user {
+            throw StoreError(.unsupported, "verify cannot reach TCP port \(port) of its disposable copy: the host has no address on the copy's isolated network (or the copy has no NIC), and the copy's address may be production's; use --network user with --forward HOSTPORT:\(port), or --ready-agent / --ready-serial")
+        }
+        if !forVerify, let host = profile.readyHost {
             if user, isLoopback(host), let forward = profile.forwards.first(where: { $0.hostPort == port }) {
                 return .forward(hostPort: forward.hostPort, guestPort: forward.guestPort)
             }

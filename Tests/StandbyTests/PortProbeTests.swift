@@ -64,6 +64,10 @@ struct PortProbeTests {
         var p = HardwareProfile()
         p.readiness = .port(8080)
         #expect(try PortTarget.resolve(p) == .guestAddress(port: 8080))
+        p.network = "default"
+        #expect(throws: StoreError.self, "verify's copy is on an isolated network the host cannot reach") {
+            try PortTarget.resolve(p, forVerify: true)
+        }
         p.network = HardwareProfile.userNetwork
         #expect(throws: StoreError.self) { try PortTarget.resolve(p) }
         #expect((try? p.validate()) == nil, "a user-mode port probe without a forward must not validate")
@@ -72,7 +76,7 @@ struct PortProbeTests {
         p.readyHost = "web1.example.org"
         #expect(try PortTarget.resolve(p) == .host("web1.example.org", port: 8080))
         // verify boots a copy: production's name would test production
-        #expect(try PortTarget.resolve(p, useReadyHost: false) == .forward(hostPort: 18080, guestPort: 8080))
+        #expect(try PortTarget.resolve(p, forVerify: true) == .forward(hostPort: 18080, guestPort: 8080))
         // the loopback and a forward's host port: that forward
         p.readyHost = "127.0.0.1"
         p.readiness = .port(18080)

@@ -88,4 +88,18 @@ struct StandbyReadinessTests {
         #expect(refused.status == 1)
         #expect(refused.stderr.contains("not ready after 20 s: 127.0.0.1:\(unused) did not answer"), "\(refused.stderr)")
     }
+
+    @Test func verifyRefusesAPortItCannotReachOnTheCopy() throws {
+        let h = try StandbyHarness("verifyport", marker: "unreachable")
+        defer { h.removeDomain() }
+        // --ready-host names production: verify must not probe it in place of the copy
+        try h.set(["--ready-port", "22", "--ready-host", "127.0.0.1"])
+        try #require(try h.cli.run(["standby", "build", h.machine]).status == 0)
+        let alert = h.dir.file("alert.txt")
+        let verify = try h.cli.run(["verify", h.machine, "--timeout", "60", "--on-failure", "echo \"$UNDERSTUDY_REASON\" > \(alert)"])
+        #expect(verify.status == 1)
+        #expect(verify.stderr.contains("verify cannot reach TCP port 22 of its disposable copy"), "\(verify.stderr)")
+        #expect(((try? String(contentsOfFile: alert, encoding: .utf8)) ?? "").contains("verify cannot reach TCP port 22"))
+        #expect(!shell("virsh -c qemu:///system list --name").output.contains("\(h.machine)-verify"))
+    }
 }
