@@ -11,7 +11,7 @@ packages=(
   xorriso isolinux pxelinux syslinux syslinux-common busybox-static
   libvhdi-utils libvmdk-utils libqcow-utils
   systemd-boot-efi binutils
-  qemu-guest-agent passt
+  qemu-guest-agent
 )
 
 missing=()
