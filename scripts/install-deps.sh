@@ -7,9 +7,9 @@ packages=(
   pkg-config libzstd-dev zlib1g-dev libsqlite3-dev libvirt-dev libguestfs-dev
   # run and test
   zstd openssl e2fsprogs dosfstools mtools fdisk util-linux cpio gzip kmod
-  qemu-guest-agent
   qemu-system-x86 qemu-utils libvirt-daemon-system libguestfs-tools ovmf
   xorriso isolinux pxelinux syslinux syslinux-common busybox-static
+  qemu-guest-agent
   libvhdi-utils libvmdk-utils libqcow-utils
   systemd-boot-efi binutils
 )
