@@ -9,6 +9,7 @@ packages=(
   zstd openssl curl e2fsprogs dosfstools mtools fdisk util-linux cpio gzip kmod
   qemu-system-x86 qemu-utils libvirt-daemon-system libguestfs-tools ovmf
   xorriso isolinux pxelinux syslinux syslinux-common busybox-static
+  qemu-guest-agent
   libvhdi-utils libvmdk-utils libqcow-utils
   systemd-boot-efi binutils xz-utils gcc
 )

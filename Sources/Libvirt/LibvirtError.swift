@@ -94,6 +94,11 @@ extension LibvirtError {
         public static let operationAborted = Code(rawValue: Int32(VIR_ERR_OPERATION_ABORTED.rawValue))
         public static let noDomainMetadata = Code(rawValue: Int32(VIR_ERR_NO_DOMAIN_METADATA.rawValue))
         public static let operationUnsupported = Code(rawValue: Int32(VIR_ERR_OPERATION_UNSUPPORTED.rawValue))
+        public static let argumentUnsupported = Code(rawValue: Int32(VIR_ERR_ARGUMENT_UNSUPPORTED.rawValue))
+        /// No guest agent listens, or it did not answer in time.
+        public static let agentUnresponsive = Code(rawValue: Int32(VIR_ERR_AGENT_UNRESPONSIVE.rawValue))
+        /// The agent answered another request than ours (a restarted agent); asking again helps.
+        public static let agentUnsynced = Code(rawValue: Int32(VIR_ERR_AGENT_UNSYNCED.rawValue))
 
         /// This wrapper's own codes are negative so they never collide with libvirt's.
         /// libvirt failed but left no error behind.
@@ -109,7 +114,8 @@ extension LibvirtError {
             .authFailed: "authFailed", .operationInvalid: "operationInvalid",
             .configUnsupported: "configUnsupported", .operationTimeout: "operationTimeout",
             .operationAborted: "operationAborted", .noDomainMetadata: "noDomainMetadata",
-            .operationUnsupported: "operationUnsupported", .unknown: "unknown",
+            .operationUnsupported: "operationUnsupported", .argumentUnsupported: "argumentUnsupported",
+            .agentUnresponsive: "agentUnresponsive", .agentUnsynced: "agentUnsynced", .unknown: "unknown",
             .unsupportedImage: "unsupportedImage",
         ]
 

@@ -20,11 +20,17 @@ extension StandbyBuilder {
         let overlay = paths.folder + "/verify-\(id).qcow2"
         let log = paths.folder + "/verify-\(id).log"
         let nvram = paths.folder + "/verify-\(id)-nvram.fd"
-        if profile.network != nil {
+        if profile.network == HardwareProfile.userNetwork {
+            // Already isolated (restrict=on); fresh loopback ports, since the standby itself may
+            // be running with the profile's.
+            profile.forwards = try profile.forwards.map { .init(hostPort: try TCPConnect.freeLoopbackPort(), guestPort: $0.guestPort) }
+            profile.mac = Self.randomMAC()
+        } else if profile.network != nil {
             try ensureIsolatedNetwork(conn)
             profile.network = Self.isolatedNetwork
             profile.mac = Self.randomMAC()
         }
+        let portTarget = Result { try PortTarget.resolve(profile, forVerify: true) }  // a failure is this verify's result
         let point = try store.catalog.point(record.point)
         try QCOW2Format.createOverlay(at: overlay, backing: record.image, backingFormat: Self.qemuDriver(record.format),
                                       size: point?.diskSize ?? (try ImageRecord.load(for: record.image)?.diskSize ?? 0))
@@ -42,10 +48,11 @@ extension StandbyBuilder {
             unlink(nvram)
         }
         do {
+            let portTarget = try portTarget.get()
             domain = try Hypervisor.call("starting a disposable copy of \(record.domain)", { try conn.createDomain(xml: xml) })
-            let seconds = try ReadinessProbe.wait(for: profile.readiness, serialLog: log, timeout: timeout, started: started) {
-                (try? domain?.isActive()) ?? false
-            }
+            let probe = ReadinessProbe(readiness: profile.readiness, serialLog: log, domain: domain, portTarget: portTarget,
+                                       timeout: timeout, started: started)
+            let seconds = try probe.wait { (try? domain?.isActive()) ?? false }
             result.secondsToReady = seconds
             result.ok = true
             result.message = "ready"

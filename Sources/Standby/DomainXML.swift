@@ -33,6 +33,9 @@ public struct DomainSpec: Sendable, Equatable {
 }
 
 public enum DomainXML {
+    /// qemu's device for each NIC model, for user-mode networking (given to qemu directly).
+    static let qemuNICDevice = ["virtio": "virtio-net-pci", "e1000": "e1000", "e1000e": "e1000e", "rtl8139": "rtl8139"]
+
     /// The libvirt domain XML of a standby.
     public static func render(_ spec: DomainSpec, templates: Templates) throws -> String {
         try templates.render("domain.xml", context(spec))
@@ -59,7 +62,14 @@ public enum DomainXML {
             c["uefi"] = ["loader": s.loader, "nvramTemplate": s.nvramTemplate, "nvram": s.nvram ?? ""]
         }
         if let uuid = s.uuid { c["uuid"] = uuid }
-        if let network = p.network {
+        if p.network == HardwareProfile.userNetwork {
+            var n: [String: Any] = [
+                "device": qemuNICDevice[p.nicModel] ?? p.nicModel,
+                "forwards": p.forwards.map { ["hostPort": String($0.hostPort), "guestPort": String($0.guestPort)] },
+            ]
+            if let mac = p.mac { n["mac"] = mac }
+            c["userNetwork"] = n
+        } else if let network = p.network {
             var n: [String: Any] = ["network": network]
             if let mac = p.mac { n["mac"] = mac }
             c["network"] = n

@@ -50,9 +50,9 @@ extension StandbyBuilder {
         }
         let seconds: Double
         do {
-            seconds = try ReadinessProbe.wait(for: profile.readiness, serialLog: paths.serialLog, timeout: timeout, started: started) {
-                (try? domain.isActive()) ?? false
-            }
+            let probe = ReadinessProbe(readiness: profile.readiness, serialLog: paths.serialLog, domain: domain,
+                                       portTarget: try PortTarget.resolve(profile), timeout: timeout, started: started)
+            seconds = try probe.wait { (try? domain.isActive()) ?? false }
         } catch {
             test(false, nil, "\(error)")
             throw StoreError(.interrupted, "failover of \(machine): \((error as? StoreError)?.message ?? "\(error)"); domain \(record.domain) left running for diagnosis")

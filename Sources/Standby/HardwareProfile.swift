@@ -13,19 +13,39 @@ public struct HardwareProfile: Codable, Sendable, Equatable {
         case serial(String)
         /// A TCP port answering on the guest.
         case port(Int)
-        /// qemu-guest-agent answering a ping.
+        /// qemu-guest-agent answering (libvirt asks it for the guest's time).
         case agent
 
         public var description: String {
             switch self {
             case .serial(let regex): "serial line matching /\(regex)/"
             case .port(let port): "TCP port \(port)"
-            case .agent: "guest agent ping"
+            case .agent: "qemu-guest-agent answers"
             }
         }
     }
 
+    /// A TCP port of the host's loopback forwarded to a guest port (user-mode networking only).
+    public struct PortForward: Codable, Sendable, Equatable, CustomStringConvertible {
+        public var hostPort: Int
+        public var guestPort: Int
+
+        public init(hostPort: Int, guestPort: Int) { self.hostPort = hostPort; self.guestPort = guestPort }
+
+        /// "HOSTPORT:GUESTPORT", or "PORT" for the same number on both sides.
+        public init?(_ text: String) {
+            let parts = text.split(separator: ":", omittingEmptySubsequences: false).map { Int($0) }
+            guard (1...2).contains(parts.count), let host = parts[0], let guest = parts.last ?? nil else { return nil }
+            self.init(hostPort: host, guestPort: guest)
+        }
+
+        public var description: String { "127.0.0.1:\(hostPort) → guest port \(guestPort)" }
+    }
+
     public static let nicModels = ["virtio", "e1000", "e1000e", "rtl8139"]
+    /// The `network` value that means qemu's own user-mode network (no libvirt network): the guest
+    /// reaches nothing outside it, and the host reaches the guest only through `forwards`.
+    public static let userNetwork = "user"
 
     public var cpus = 2
     public var memoryMiB = 2048
@@ -34,13 +54,18 @@ public struct HardwareProfile: Codable, Sendable, Equatable {
     public var nicModel = "virtio"
     /// The production NIC's MAC, so DHCP reservations and licences follow the failover.
     public var mac: String?
-    /// The libvirt network the NIC joins; nil: no NIC.
+    /// The libvirt network the NIC joins, `userNetwork` for user-mode networking; nil: no NIC.
     public var network: String?
+    /// With user-mode networking: host loopback ports forwarded to guest ports.
+    public var forwards: [PortForward] = []
     /// Standby image format.
     public var format = "qcow2"
     /// Domain name; nil: the machine's name.
     public var domain: String?
     public var readiness = Readiness.serial("login:")
+    /// Where the `.port` probe connects on failover (a production server's own name or IP); nil:
+    /// the guest's address as libvirt knows it (or the forward, with user-mode networking).
+    public var readyHost: String?
     public var accel = Accel.auto
 
     public init() {}
@@ -61,9 +86,46 @@ public struct HardwareProfile: Codable, Sendable, Equatable {
         if case .port(let port) = readiness, !(1...65535).contains(port) {
             throw StoreError(.invalidArgument, "--ready-port must be from 1 to 65535")
         }
+        for forward in forwards where !(1...65535).contains(forward.hostPort) || !(1...65535).contains(forward.guestPort) {
+            throw StoreError(.invalidArgument, "--forward \(forward.hostPort):\(forward.guestPort): ports must be from 1 to 65535")
+        }
+        if !forwards.isEmpty, network != Self.userNetwork {
+            throw StoreError(.invalidArgument, "--forward needs --network \(Self.userNetwork) (a libvirt network reaches the guest's own address)")
+        }
+        if Set(forwards.map(\.hostPort)).count != forwards.count {
+            throw StoreError(.invalidArgument, "--forward: a host port can be forwarded only once")
+        }
+        if case .port(let port) = readiness, readyHost == nil, network == Self.userNetwork,
+           !forwards.contains(where: { $0.guestPort == port }) {
+            throw StoreError(.invalidArgument, "--ready-port \(port) with --network \(Self.userNetwork): add --forward HOSTPORT:\(port) or give --ready-host")
+        }
+        if let readyHost, readyHost.isEmpty || readyHost.contains(where: { $0.isWhitespace || $0 == "/" }) {
+            throw StoreError(.invalidArgument, "--ready-host '\(readyHost)' is not a host name or IP address")
+        }
         if case .serial(let regex) = readiness, (try? Regex(regex)) == nil {
             throw StoreError(.invalidArgument, "--ready-serial '\(regex)' is not a valid regular expression")
         }
         if let domain { try Machine.validate(name: domain) }
+    }
+}
+
+extension HardwareProfile {
+    /// Profiles saved before a field existed lack its key: every field falls back to its default.
+    public init(from decoder: any Decoder) throws {
+        self.init()
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        cpus = try c.decodeIfPresent(Int.self, forKey: .cpus) ?? cpus
+        memoryMiB = try c.decodeIfPresent(Int.self, forKey: .memoryMiB) ?? memoryMiB
+        firmware = try c.decodeIfPresent(Firmware.self, forKey: .firmware) ?? firmware
+        diskBus = try c.decodeIfPresent(DiskBus.self, forKey: .diskBus) ?? diskBus
+        nicModel = try c.decodeIfPresent(String.self, forKey: .nicModel) ?? nicModel
+        mac = try c.decodeIfPresent(String.self, forKey: .mac)
+        network = try c.decodeIfPresent(String.self, forKey: .network)
+        forwards = try c.decodeIfPresent([PortForward].self, forKey: .forwards) ?? forwards
+        format = try c.decodeIfPresent(String.self, forKey: .format) ?? format
+        domain = try c.decodeIfPresent(String.self, forKey: .domain)
+        readiness = try c.decodeIfPresent(Readiness.self, forKey: .readiness) ?? readiness
+        readyHost = try c.decodeIfPresent(String.self, forKey: .readyHost)
+        accel = try c.decodeIfPresent(Accel.self, forKey: .accel) ?? accel
     }
 }

@@ -7,7 +7,9 @@
 # p2: ext4 with marker.txt = MARKER. The guest prints "UNDERSTUDY-MARKER: MARKER"
 # and "login:" on ttyS0, then powers off (or sleeps with understudy.stay).
 # Env: FIXTURE_CACHE (initramfs cache dir), FIXTURE_KERNEL_ARGS (extra cmdline,
-# e.g. "understudy.stay"), FIXTURE_FIRMWARE=bios|uefi (default bios).
+# e.g. "understudy.stay", "understudy.listen=PORT:DELAY"), FIXTURE_FIRMWARE=bios|uefi
+# (default bios), FIXTURE_AGENT=1 (bake Debian's qemu-ga into the initramfs and run it
+# on the virtio port org.qemu.guest_agent.0).
 # See README-boot-disk.md.
 set -euo pipefail
 
@@ -19,6 +21,10 @@ case $size_mib in ''|*[!0-9]*) die "SIZE_MIB must be a whole number of MiB: $siz
 case $marker in *$'\n'*|'') die "MARKER must be one non-empty line";; esac
 firmware=${FIXTURE_FIRMWARE:-bios}
 case $firmware in bios|uefi) ;; *) die "FIXTURE_FIRMWARE must be bios or uefi: $firmware";; esac
+agent=${FIXTURE_AGENT:-0}
+case $agent in 0|1) ;; *) die "FIXTURE_AGENT must be 0 or 1: $agent";; esac
+qga=/usr/sbin/qemu-ga
+[ "$agent" = 0 ] || [ -x "$qga" ] || die "missing $qga: apt-get install qemu-guest-agent"
 
 # command -> Debian package that provides it
 for pair in syslinux:syslinux mcopy:mtools mkfs.vfat:dosfstools sfdisk:fdisk \
@@ -52,8 +58,37 @@ export MTOOLS_SKIP_CHECK=1
 # --- initramfs, cached per kernel version and per revision of this script ---
 cache=${FIXTURE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/understudy-fixtures}
 mkdir -p "$cache"
-rev=$(cat "$0" "$busybox" | sha256sum | cut -c1-12)
-initrd=$cache/initrd-$kver-$rev.gz
+if [ "$agent" = 1 ]; then
+  rev=$(cat "$0" "$busybox" "$qga" | sha256sum | cut -c1-12)
+  initrd=$cache/initrd-$kver-$rev-agent.gz
+else
+  rev=$(cat "$0" "$busybox" | sha256sum | cut -c1-12)
+  initrd=$cache/initrd-$kver-$rev.gz
+fi
+
+# Copies module $1 and its dependencies (modules.dep order: the last loads first) into
+# $root/lib/modules, appending to the list file $2 what is not there yet.
+add_module() {
+  local m=$1 list=$2 line dep base i
+  local re="/${m//_/[-_]}\.ko(\.[gx]z|\.zst)?"
+  grep -qE "$re\$" "$moddir/modules.builtin" 2>/dev/null && return 0   # built in
+  line=$(grep -E "$re:" "$moddir/modules.dep") || die "module $m not in $moddir/modules.dep"
+  local -a deps=(${line#*:}) order=()
+  for ((i=${#deps[@]}-1; i>=0; i--)); do order+=("${deps[i]}"); done
+  order+=("${line%%:*}")
+  for dep in "${order[@]}"; do
+    base=${dep##*/}
+    base=${base%.xz}; base=${base%.zst}; base=${base%.gz}
+    grep -qxF "$base" "$root/lib/modules/load-order" "$list" 2>/dev/null && continue
+    case $dep in
+      *.ko.xz) xz -dc "$moddir/$dep" >"$root/lib/modules/$base";;
+      *.ko.zst) zstd -qdc "$moddir/$dep" >"$root/lib/modules/$base";;
+      *.ko.gz) gzip -dc "$moddir/$dep" >"$root/lib/modules/$base";;
+      *) cp "$moddir/$dep" "$root/lib/modules/";;
+    esac
+    echo "$base" >>"$list"
+  done
+}
 
 build_initrd() {
   local root=$work/initrd m line dep
@@ -63,31 +98,36 @@ build_initrd() {
   # the kernel opens /dev/console for init before devtmpfs is mounted
   mknod -m 600 "$root/dev/console" c 5 1 2>/dev/null || true
   # crc32c_generic before ext4 (soft dependency; crc32c-intel fails under TCG).
-  local want="virtio_pci virtio_blk virtio_scsi ahci ata_piix sd_mod nvme
-              crc32c_generic crct10dif_generic crc64_rocksoft_generic ext4"
-  local order=()
-  for m in $want; do
-    local re="/${m//_/[-_]}\.ko(\.[gx]z|\.zst)?"
-    grep -qE "$re\$" "$moddir/modules.builtin" 2>/dev/null && continue   # built in
-    line=$(grep -E "$re:" "$moddir/modules.dep") || die "module $m not in $moddir/modules.dep"
-    # modules.dep lists dependencies so that the last one loads first
-    local -a deps=(${line#*:})
-    for ((i=${#deps[@]}-1; i>=0; i--)); do order+=("${deps[i]}"); done
-    order+=("${line%%:*}")
-  done
+  local m
   : >"$root/lib/modules/load-order"
-  for dep in "${order[@]}"; do
-    local base=${dep##*/}
-    grep -qxF "$base" "$root/lib/modules/load-order" && continue
-    case $base in
-      *.ko.xz) xz -dc "$moddir/$dep" >"$root/lib/modules/${base%.xz}";;
-      *.ko.zst) zstd -qdc "$moddir/$dep" >"$root/lib/modules/${base%.zst}";;
-      *.ko.gz) gzip -dc "$moddir/$dep" >"$root/lib/modules/${base%.gz}";;
-      *) cp "$moddir/$dep" "$root/lib/modules/";;
-    esac
-    echo "$base" >>"$root/lib/modules/load-order"
+  for m in virtio_pci virtio_blk virtio_scsi ahci ata_piix sd_mod nvme \
+           crc32c_generic crct10dif_generic crc64_rocksoft_generic ext4; do
+    add_module "$m" "$root/lib/modules/load-order"
   done
-  sed -i -E 's/\.(xz|zst|gz)$//' "$root/lib/modules/load-order"
+  # NICs: loaded only with understudy.listen= (qemu's pc default e1000, virtio-net).
+  : >"$root/lib/modules/net-order"
+  for m in virtio_net e1000 e1000e; do add_module "$m" "$root/lib/modules/net-order"; done
+  cat >"$root/bin/udhcpc-script" <<'EOF'
+#!/bin/sh
+case $1 in
+  deconfig) ifconfig "$interface" 0.0.0.0 up;;
+  bound|renew)
+    ifconfig "$interface" "$ip" netmask "$subnet" up
+    [ -z "$router" ] || route add default gw "${router%% *}" dev "$interface" 2>/dev/null
+    echo "UNDERSTUDY-NET: $interface $ip" >/dev/console;;
+esac
+EOF
+  chmod 755 "$root/bin/udhcpc-script"
+  if [ "$agent" = 1 ]; then
+    add_module virtio_console "$root/lib/modules/load-order"
+    mkdir -p "$root/sbin"
+    cp "$qga" "$root/sbin/qemu-ga"
+    # the libraries and the loader, at the paths ldd names (symlinks resolved)
+    for lib in $(ldd "$qga" | grep -oE '/[^ ]+'); do
+      mkdir -p "$root${lib%/*}"
+      cp -L "$lib" "$root$lib"
+    done
+  fi
   cat >"$root/init" <<'EOF'
 #!/bin/sh
 export PATH=/bin
@@ -102,6 +142,40 @@ say() {
   echo "$1" >/dev/console 2>/dev/null
   grep -qw ttyS0 /sys/class/tty/console/active 2>/dev/null || echo "$1" >/dev/ttyS0 2>/dev/null
 }
+if [ -x /sbin/qemu-ga ]; then
+  # the agent's port: the virtio-serial port whose name is org.qemu.guest_agent.0
+  (
+    for _ in $(seq 100); do
+      for p in /sys/class/virtio-ports/*; do
+        [ "$(cat "$p/name" 2>/dev/null)" = org.qemu.guest_agent.0 ] || continue
+        mkdir -p /var/run /tmp
+        say "UNDERSTUDY-AGENT: /dev/${p##*/}"
+        exec /sbin/qemu-ga -m virtio-serial -p "/dev/${p##*/}" -t /tmp -f /tmp/qemu-ga.pid
+      done
+      sleep 0.1
+    done
+    say "UNDERSTUDY-AGENT-NO-PORT"
+  ) &
+fi
+for arg in $(cat /proc/cmdline); do
+  case $arg in understudy.listen=*) listen=${arg#understudy.listen=};; esac
+done
+if [ -n "${listen:-}" ]; then
+  # a server that takes a while to come up: DHCP on every NIC, then a web server on PORT after DELAY s
+  (
+    while read -r m; do insmod "/lib/modules/$m" 2>/dev/null; done </lib/modules/net-order
+    ifconfig lo 127.0.0.1 up
+    mkdir -p /www && echo understudy >/www/index.html
+    for _ in $(seq 50); do ls /sys/class/net | grep -qv '^lo$' && break; sleep 0.1; done
+    for n in /sys/class/net/*; do
+      [ "${n##*/}" = lo ] && continue
+      ifconfig "${n##*/}" up
+      udhcpc -q -n -t 10 -T 1 -i "${n##*/}" -s /bin/udhcpc-script >/dev/null 2>&1
+    done
+    sleep "${listen#*:}"
+    httpd -p "${listen%%:*}" -h /www && say "UNDERSTUDY-LISTEN: ${listen%%:*}"
+  ) &
+fi
 found= left=300
 # Disks probe asynchronously (AHCI/SCSI slowest under TCG): poll up to 60 s,
 # but only ~10 s more once some ext4 partition 2 turned out to lack the marker.

@@ -27,6 +27,10 @@ struct DomainXMLTests {
         }, kvm: true)),
         ("bios-ide", spec { p in p.diskBus = .ide }),
         ("bios-scsi", spec { p in p.diskBus = .scsi; p.network = "default" }),
+        ("bios-user-forwards", spec { p in
+            p.network = HardwareProfile.userNetwork; p.nicModel = "e1000"; p.mac = "52:54:00:ab:cd:01"
+            p.forwards = [.init(hostPort: 18080, guestPort: 80), .init(hostPort: 10022, guestPort: 22)]
+        }),
     ]
 
     @Test(arguments: cases.map(\.0))

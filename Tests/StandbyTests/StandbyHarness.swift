@@ -11,12 +11,14 @@ struct StandbyHarness {
     let firstPoint: Int64
 
     /// `firmware`: "bios" or "uefi"; the fixture disk and the machine's hardware profile both use it.
-    init(_ label: String, marker: String, stay: Bool = false, sizeMiB: Int = 64, firmware: String = "bios", memoryMiB: Int = 256) throws {
+    /// `agent`, `listen`: see `Fixtures.bootDisk`.
+    init(_ label: String, marker: String, stay: Bool = false, sizeMiB: Int = 64, firmware: String = "bios", memoryMiB: Int = 256,
+         agent: Bool = false, listen: (port: Int, delay: Int)? = nil) throws {
         dir = TempDir(label)
         cli = CLI(store: dir.file("store"))
         machine = "us-\(label)-\(UUID().uuidString.prefix(6).lowercased())"
         disk = dir.file("server.img")
-        try Fixtures.bootDisk(at: disk, marker: marker, sizeMiB: sizeMiB, stay: stay, firmware: firmware)
+        try Fixtures.bootDisk(at: disk, marker: marker, sizeMiB: sizeMiB, stay: stay, firmware: firmware, agent: agent, listen: listen)
         firstPoint = try cli.capture(machine, disk)
         var set = ["machine", "set", machine, "--cpus", "1", "--memory", String(memoryMiB)]
         if firmware != "bios" { set += ["--firmware", firmware] }
@@ -29,4 +31,10 @@ struct StandbyHarness {
     func console() -> String { (try? String(contentsOfFile: serialLog, encoding: .utf8)) ?? "" }
 
     func removeDomain() { Libvirtd.remove(machine) }
+
+    /// `machine set` with more options; requires success.
+    func set(_ options: [String]) throws {
+        let r = try cli.run(["machine", "set", machine] + options)
+        try #require(r.status == 0, "\(r.output)")
+    }
 }

@@ -8,8 +8,12 @@ public enum Fixtures {
     /// Builds a bootable BIOS/MBR disk whose guest prints `marker` on its serial console.
     /// `stay`: the guest keeps running after printing (as a server would) instead of powering off.
     /// `firmware`: "bios" (MBR + syslinux) or "uefi" (GPT + an EFI System Partition with a unified kernel image).
-    public static func bootDisk(at path: String, marker: String, sizeMiB: Int = 64, stay: Bool = false, firmware: String = "bios") throws {
-        let r = shell("FIXTURE_FIRMWARE=\(firmware) \(stay ? "FIXTURE_KERNEL_ARGS=understudy.stay " : "")'\(folder)/make-boot-disk.sh' '\(path)' '\(marker)' \(sizeMiB)")
+    /// `agent`: the guest runs Debian's qemu-guest-agent on the org.qemu.guest_agent.0 port.
+    /// `listen`: the guest brings up its NIC by DHCP and serves HTTP on `port` only `delay` seconds later.
+    public static func bootDisk(at path: String, marker: String, sizeMiB: Int = 64, stay: Bool = false, firmware: String = "bios",
+                                agent: Bool = false, listen: (port: Int, delay: Int)? = nil) throws {
+        let args = (stay ? ["understudy.stay"] : []) + (listen.map { ["understudy.listen=\($0.port):\($0.delay)"] } ?? [])
+        let r = shell("FIXTURE_FIRMWARE=\(firmware) FIXTURE_AGENT=\(agent ? 1 : 0) FIXTURE_KERNEL_ARGS='\(args.joined(separator: " "))' '\(folder)/make-boot-disk.sh' '\(path)' '\(marker)' \(sizeMiB)")
         guard r.status == 0 else { throw CLIError(message: "make-boot-disk.sh failed: \(r.output)") }
     }
 
@@ -21,12 +25,15 @@ public enum Fixtures {
         return r.output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    /// True when qemu and the fixture tools are installed (scripts/install-deps.sh installs them).
+    /// True when a guest-agent fixture can be built (Debian's qemu-guest-agent installed).
+    public static var agentAvailable: Bool { available && FileManager.default.isExecutableFile(atPath: "/usr/sbin/qemu-ga") }
+
     /// True when a UEFI fixture can be built and booted (OVMF and the systemd EFI stub installed).
     public static var uefiAvailable: Bool {
         available && shell("command -v objcopy && ls /usr/lib/systemd/boot/efi/linuxx64.efi.stub /usr/share/OVMF/OVMF_CODE.fd /usr/share/OVMF/OVMF_VARS.fd").status == 0
     }
 
+    /// True when qemu and the fixture tools are installed (scripts/install-deps.sh installs them).
     public static var available: Bool {
         shell("command -v qemu-system-x86_64 && command -v mkfs.vfat && command -v syslinux && ls /boot/vmlinuz-*").status == 0
     }
