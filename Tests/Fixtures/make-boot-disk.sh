@@ -238,24 +238,8 @@ mcopy -i "$p1" "$kernel" ::vmlinuz
 mcopy -i "$p1" "$initrd" ::initrd.gz
 mcopy -i "$p1" "$work/syslinux.cfg" ::syslinux.cfg
 else
-# p1: EFI System Partition with a unified kernel image (systemd's UKI recipe:
-# sections placed after the stub's image, each aligned, never overlapping).
-printf 'ID=understudy-fixture\nNAME="Understudy fixture"\n' >"$work/os-release"
-printf '%s' "$cmdline" >"$work/cmdline"
-align=$(( 0x1000 ))
-stub_end=0   # end of the stub's last section (VMA + size; objdump -h columns 3 and 4)
-while read -r _ _ size vma _; do
-  [ $(( 0x$vma + 0x$size )) -le "$stub_end" ] || stub_end=$(( 0x$vma + 0x$size ))
-done < <(objdump -h -w "$stub" | grep -E '^ *[0-9]+ ')
-[ "$stub_end" -gt 0 ] || die "cannot read section table of $stub"
-vma=$(( (stub_end + align - 1) / align * align ))
-sections=()
-for pair in .osrel:"$work/os-release" .cmdline:"$work/cmdline" .linux:"$kernel" .initrd:"$initrd"; do
-  name=${pair%%:*} file=${pair#*:}
-  sections+=(--add-section "$name=$file" --change-section-vma "$name=$(printf 0x%x "$vma")")
-  vma=$(( (vma + $(stat -c %s "$file") + align - 1) / align * align ))
-done
-objcopy "${sections[@]}" "$stub" "$work/BOOTX64.EFI" || die "objcopy (UKI) failed"
+# p1: EFI System Partition with a unified kernel image, made as the rescue ISO's is.
+"$(dirname "$0")/../../bootimage/make-uki.sh" "$kernel" "$initrd" "$cmdline" "$work/BOOTX64.EFI" || die "make-uki.sh failed"
 mkfs.vfat -F 16 -h 2048 -n UNDERSTUDY "$p1" >/dev/null || die "mkfs.vfat failed"
 mmd -i "$p1" ::EFI ::EFI/BOOT
 mcopy -i "$p1" "$work/BOOTX64.EFI" ::EFI/BOOT/BOOTX64.EFI
