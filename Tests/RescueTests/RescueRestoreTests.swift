@@ -13,8 +13,11 @@ struct RescueRestoreTests {
         try h.makeToken()
         try h.startServer()
         let target = h.dir.file("target.img")
-        let r = h.rescue(["--machine", "m", "--point", String(point), "--target", target, "--verify", "--json"])
+        let r = h.rescue(["--machine", "m", "--point", String(point), "--target", target, "--verify", "--json", "--progress-interval", "0.05"])
         #expect(r.status == 0, "\(r.output)")
+        // Progress as lines when not on a terminal (a serial console): written, received, reduction, rate, ETA.
+        let progress = r.stderr.split(separator: "\n").filter { $0.hasPrefix("restored ") && $0.contains("ETA") }
+        #expect(!progress.isEmpty && progress.allSatisfy { $0.contains("received") && $0.contains("reduction") && $0.contains("/s") }, "\(r.stderr)")
         #expect(Disks.equal(target, try h.localRestore()), "the restored disk differs from a local restore")
         #expect(r.stderr.contains("verified: every block"))
         let report = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
