@@ -49,14 +49,20 @@ public final class ChunkStore: Sendable {
 
     /// The stored frame at a known location, exactly as on disk.
     public func storedBytes(at location: ChunkLocation, id: ChunkID) throws -> [UInt8] {
-        let file = try self.file(ofPack: location.pack)
         var out = [UInt8](repeating: 0, count: location.length)
-        let n = try out.withUnsafeMutableBytes { try file.read(into: $0.baseAddress!, count: location.length, at: location.offset) }
+        try out.withUnsafeMutableBytes { try readStored(at: location, id: id, into: $0.baseAddress!) }
+        return out
+    }
+
+    /// Reads the stored frame into `buffer` (`location.length` bytes), e.g. straight into a
+    /// network buffer: the chunk service sends frames without an intermediate copy.
+    public func readStored(at location: ChunkLocation, id: ChunkID, into buffer: UnsafeMutableRawPointer) throws {
+        let file = try self.file(ofPack: location.pack)
+        let n = try file.read(into: buffer, count: location.length, at: location.offset)
         guard n == location.length else {
             throw StoreError(.corruptChunk, "chunk \(id.hex) is cut short: pack \(location.pack) ends inside it",
                              at: .init(chunk: id, path: path(ofPack: location.pack)))
         }
-        return out
     }
 
     /// Every stored chunk with its location, in pack order.

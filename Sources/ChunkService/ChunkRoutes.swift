@@ -75,11 +75,14 @@ struct ChunkRoutes: Sendable {
                 var buffer = ByteBuffer()
                 if let location = locations[id] {
                     do {
-                        let frame = try chunkStore.storedBytes(at: location, id: id)
-                        buffer.reserveCapacity(ChunkRecord.headerBytes + frame.count)
-                        buffer.writeBytes(ChunkRecord.header(id: id.bytes, status: .ok, length: frame.count))
-                        buffer.writeBytes(frame)
+                        buffer.reserveCapacity(ChunkRecord.headerBytes + location.length)
+                        buffer.writeBytes(ChunkRecord.header(id: id.bytes, status: .ok, length: location.length))
+                        try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: location.length) { out in
+                            try chunkStore.readStored(at: location, id: id, into: out.baseAddress!)
+                            return location.length
+                        }
                     } catch {
+                        buffer.clear()
                         let message = Array("\(error)".utf8)
                         buffer.writeBytes(ChunkRecord.header(id: id.bytes, status: .unreadable, length: message.count))
                         buffer.writeBytes(message)

@@ -50,11 +50,17 @@ public final class RescueConnection: Sendable {
     public func shutdown() async { try? await client.shutdown() }
 
     public func machines() async throws -> [MachineInfo] {
-        try JSONDecoder.rescue.decode([MachineInfo].self, from: Data(try await get(RescueAPI.machines(), limit: 16 << 20)))
+        try decode([MachineInfo].self, try await get(RescueAPI.machines(), limit: 16 << 20), what: "machine list")
     }
 
     public func points(of machine: String) async throws -> [PointInfo] {
-        try JSONDecoder.rescue.decode([PointInfo].self, from: Data(try await get(RescueAPI.points(machine), limit: 16 << 20)))
+        try decode([PointInfo].self, try await get(RescueAPI.points(machine), limit: 16 << 20), what: "point list of \(machine)")
+    }
+
+    private func decode<T: Decodable>(_ type: T.Type, _ body: [UInt8], what: String) throws -> T {
+        do { return try JSONDecoder.rescue.decode(type, from: Data(body)) } catch {
+            throw RescueError("\(base) sent a \(what) that is not Understudy's (is it an Understudy server?): \(String(decoding: body.prefix(80), as: UTF8.self))")
+        }
     }
 
     public func index(of machine: String, point: String) async throws -> RescueIndex {

@@ -98,12 +98,13 @@ public final class RescueRestore: Sendable {
         }
         let users = ChunkUsers(index)
         let pending = (0..<index.chunkCount).filter { !journal.isDone($0) }
-        let alreadyWritten = (0..<index.chunkCount).reduce(Int64(0)) { sum, chunk in
-            journal.isDone(chunk) ? sum + users.blocks(of: chunk).reduce(0) { $0 + Int64(index.length(ofBlock: Int($1))) } : sum
+        // Already in place: the zero blocks and every block of a finished chunk.
+        let inPlace = index.blocks.indices.reduce(Int64(0)) { sum, block in
+            let entry = index.blocks[block]
+            return entry == 0 || journal.isDone(Int(entry) - 1) ? sum + Int64(index.length(ofBlock: block)) : sum
         }
-        let zeroBytes = index.blocks.indices.reduce(Int64(0)) { index.blocks[$1] == 0 ? $0 + Int64(index.length(ofBlock: $1)) : $0 }
         progress.begin(diskBytes: index.diskSize, transferTotal: pending.reduce(0) { $0 + Int64(index.storedLengths[$1]) },
-                       alreadyWritten: alreadyWritten + zeroBytes)
+                       alreadyWritten: inPlace)
         let batches = Self.batches(pending, index: index, maxBytes: options.batchBytes)
         let receivedBefore = connection.received.total
         do {

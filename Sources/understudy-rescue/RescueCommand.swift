@@ -36,39 +36,43 @@ struct RescueCommand: AsyncParsableCommand {
 
     func run() async throws {
         let connection = try RescueConnection(.init(server: server, token: token, caCertificate: caCert, insecure: insecure))
-        defer { Task { await connection.shutdown() } }
-        do {
-            var options: RescueRestore.Options
-            if let machine, let target {
-                options = RescueRestore.Options(machine: machine, point: point, target: target)
-                options.yes = yes
-            } else {
-                options = try await Interactive(connection: connection).choose(point: point)
-            }
-            options.journal = journal
-            options.inFlight = inFlight
-            options.checkpointBytes = Int64(max(1, checkpointMib)) << 20
-            let progress = RescueProgress(interval: progressInterval)
-            let restore = RescueRestore(connection: connection, options: options, progress: progress, confirm: Interactive.confirm)
-            let report = try await restore.run()
-            var mismatches = 0
-            if verify {
-                let index = try await connection.index(of: options.machine, point: String(report.point))
-                let bad = try TargetVerifier.verify(index, target: options.target)
-                mismatches = bad.count
-                progress.note(bad.isEmpty ? "verified: every block of \(options.target) matches point \(report.point)"
-                              : "VERIFY FAILED: \(bad.count) blocks differ, first \(bad.prefix(5).map(\.description).joined(separator: ", "))")
-            }
-            if json {
-                let data = try JSONEncoder().encode(report)
-                print(String(decoding: data, as: UTF8.self))
-            }
-            await connection.shutdown()
-            if mismatches > 0 { throw ExitCode(1) }
-        } catch let error as RescueError {
-            await connection.shutdown()
+        // The HTTP client is shut down exactly once, whatever happened, before the exit status.
+        let outcome: Result<Int, any Error>
+        do { outcome = .success(try await restore(connection)) } catch { outcome = .failure(error) }
+        await connection.shutdown()
+        switch outcome {
+        case .success(let mismatches): if mismatches > 0 { throw ExitCode(1) }
+        case .failure(let error as RescueError):
             FileHandle.standardError.write(Data("understudy-rescue: \(error.message)\n".utf8))
             throw ExitCode(1)
+        case .failure(let error): throw error
         }
+    }
+
+    /// The restore (and --verify); returns the number of blocks that failed verification.
+    func restore(_ connection: RescueConnection) async throws -> Int {
+        var options: RescueRestore.Options
+        if let machine, let target {
+            options = RescueRestore.Options(machine: machine, point: point, target: target)
+            options.yes = yes
+        } else {
+            options = try await Interactive(connection: connection).choose(point: point)
+        }
+        options.journal = journal
+        options.inFlight = inFlight
+        options.checkpointBytes = Int64(max(1, checkpointMib)) << 20
+        let progress = RescueProgress(interval: progressInterval)
+        let restore = RescueRestore(connection: connection, options: options, progress: progress, confirm: Interactive.confirm)
+        let report = try await restore.run()
+        var mismatches = 0
+        if verify {
+            let index = try await connection.index(of: options.machine, point: String(report.point))
+            let bad = try TargetVerifier.verify(index, target: options.target)
+            mismatches = bad.count
+            progress.note(bad.isEmpty ? "verified: every block of \(options.target) matches point \(report.point)"
+                          : "VERIFY FAILED: \(bad.count) blocks differ, first \(bad.prefix(5).map(\.description).joined(separator: ", "))")
+        }
+        if json { print(String(decoding: try JSONEncoder().encode(report), as: UTF8.self)) }
+        return mismatches
     }
 }

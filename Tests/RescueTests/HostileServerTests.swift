@@ -83,3 +83,15 @@ struct HostileServerTests {
         #expect(r.status == 1 && r.stderr.contains("404") && r.stderr.contains("424242"), "\(r.output)")
     }
 }
+
+extension HostileServerTests {
+    @Test("a JSON listing that is not ours is named, not a decoding trace")
+    func foreignListing() throws {
+        let server = try FakeServer(#"self.reply(200, b'{"hello": "world"}')"#)
+        let h = RescueHarness()
+        h.url = server.url
+        h.token = "ust_x"
+        let r = withExtendedLifetime(server) { h.rescue([], input: "1\n") }
+        #expect(r.status == 1 && r.stderr.contains("machine list that is not Understudy's") && r.stderr.contains("hello"), "\(r.output)")
+    }
+}
