@@ -29,7 +29,7 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "CLinux"),
         .systemLibrary(name: "CLibvirt", pkgConfig: "libvirt", providers: [.apt(["libvirt-dev"])]),
-        .target(name: "Libvirt", dependencies: ["CLibvirt"], swiftSettings: upcoming),
+        .target(name: "Libvirt", dependencies: ["CLibvirt"], exclude: ["ProbeSector.S"], swiftSettings: upcoming),
         .target(name: "Zstd", dependencies: ["CZstd"], swiftSettings: upcoming),
         .target(name: "Zlib", dependencies: ["CZlib"], swiftSettings: upcoming),
         .target(
@@ -109,7 +109,7 @@ let package = Package(
         .testTarget(name: "DiskImageTests", dependencies: ["BlockStore", "Capture", "DiskImage", "TestSupport"], swiftSettings: upcoming),
         .testTarget(name: "LibvirtTests", dependencies: ["Libvirt", "TestSupport"], swiftSettings: upcoming),
         .testTarget(
-            name: "StandbyTests", dependencies: ["BlockStore", "DiskImage", "Standby", "TestSupport"],
+            name: "StandbyTests", dependencies: ["BlockStore", "DiskImage", "Libvirt", "Standby", "TestSupport"],
             exclude: ["Snapshots"], swiftSettings: upcoming
         ),
         .testTarget(

@@ -10,7 +10,8 @@ extension StandbyBuilder {
     /// network with no uplink, a random MAC), waits for readiness, saves a screenshot, records
     /// the result and destroys the copy. Production and the standby itself are never touched.
     /// On failure `onFailure` runs with UNDERSTUDY_* variables describing it, then this throws.
-    public func verify(machine: String, connect: String? = nil, timeout: Double = 300, onFailure: String? = nil) throws -> BootTest {
+    public func verify(machine: String, connect: String? = nil, timeout: Double = 300, onFailure: String? = nil,
+                       progress: any ProgressReporter = SilentProgress()) throws -> BootTest {
         let started = Date()
         let record = try currentStandby(machine)
         var profile = try catalog.profile(machine)
@@ -33,12 +34,12 @@ extension StandbyBuilder {
         let portTarget = Result { try PortTarget.resolve(profile, forVerify: true) }  // a failure is this verify's result
         let point = try store.catalog.point(record.point)
         try QCOW2Format.createOverlay(at: overlay, backing: record.image, backingFormat: Self.qemuDriver(record.format),
-                                      size: point?.diskSize ?? (try ImageRecord.load(for: record.image)?.diskSize ?? 0))
+                                      size: point?.diskSize ?? (ImageRecord.load(for: record.image)?.diskSize ?? 0))
         let spec = DomainSpec(name: "\(record.domain)-verify-\(id)", machine: machine, point: record.point, pointTime: record.pointTime,
                               built: record.built, format: record.format, image: record.image, overlay: overlay, serialLog: log,
-                              kvm: Hypervisor.accelerator(for: profile, cacheFile: store.path + "/accelerator") == .kvm, profile: profile,
-                              nvram: profile.firmware == .uefi ? nvram : nil)
-        let xml = try DomainXML.render(spec, templates: Templates())
+                              kvm: false, profile: profile, nvram: profile.firmware == .uefi ? nvram : nil)
+        let launcher = GuestLauncher(decision: Hypervisor.accelerator(for: profile, store: store.path), storePath: store.path,
+                                     note: { progress.note($0) })
         var result = BootTest(machine: machine, kind: "verify", time: started, point: record.point, ok: false,
                               secondsToReady: nil, screenshot: nil, message: "")
         var domain: Domain?
@@ -49,13 +50,23 @@ extension StandbyBuilder {
         }
         do {
             let portTarget = try portTarget.get()
-            domain = try Hypervisor.call("starting a disposable copy of \(record.domain)", { try conn.createDomain(xml: xml) })
-            let probe = ReadinessProbe(readiness: profile.readiness, serialLog: log, domain: domain, portTarget: portTarget,
-                                       timeout: timeout, started: started)
-            let seconds = try probe.wait { (try? domain?.isActive()) ?? false }
-            result.secondsToReady = seconds
+            let outcome = try launcher.run("a disposable copy of \(record.domain)", serialLog: log, start: { accelerator in
+                var attempt = spec
+                attempt.kvm = accelerator == .kvm
+                let xml = try DomainXML.render(attempt, templates: Templates())
+                unlink(log)
+                let created = try Hypervisor.call("starting a disposable copy of \(record.domain)", { try conn.createDomain(xml: xml) })
+                domain = created
+                return created
+            }, wait: { created, watch in
+                let probe = ReadinessProbe(readiness: profile.readiness, serialLog: log, domain: created, portTarget: portTarget,
+                                           timeout: timeout)
+                _ = try probe.wait(isRunning: watch.check)
+                return Date().timeIntervalSince(started)
+            }, discard: { try? $0.destroy() })
+            result.secondsToReady = outcome.value
             result.ok = true
-            result.message = "ready"
+            result.message = outcome.fallback.map { "ready after a restart under TCG: \($0)" } ?? "ready"
         } catch {
             result.message = (error as? StoreError)?.message ?? "\(error)"
         }

@@ -7,7 +7,7 @@ struct PortProbe {
     var target: PortTarget
     var domain: Domain?
 
-    func wait(_ probe: ReadinessProbe, isRunning: () -> Bool) throws -> Double {
+    func wait(_ probe: ReadinessProbe, isRunning: () throws -> Bool) throws -> Double {
         var last: String?
         var lastEndpoint: String?
         while !probe.timedOut {
@@ -25,7 +25,7 @@ struct PortProbe {
                 case .failure(let why): (last, lastEndpoint) = (why, endpoint)
                 }
             }
-            guard isRunning() else {
+            guard try isRunning() else {
                 throw probe.stopped(lastEndpoint.map { "\($0) answered (last: \(last ?? ""))" } ?? "libvirt knew its address")
             }
             Thread.sleep(forTimeInterval: 0.25)

@@ -25,7 +25,7 @@ public struct ReadinessProbe {
 
     /// Seconds from `started` until ready; throws `.interrupted` with what was seen last if the
     /// guest stops or `timeout` passes first.
-    public func wait(isRunning: () -> Bool) throws -> Double {
+    public func wait(isRunning: () throws -> Bool) throws -> Double {
         switch readiness {
         case .serial(let pattern): return try waitForSerial(pattern, isRunning: isRunning)
         case .agent: return try waitForAgent(isRunning: isRunning)
@@ -47,14 +47,14 @@ public struct ReadinessProbe {
         StoreError(.interrupted, "the guest stopped before \(what); console: \(Self.tail(serialLog))")
     }
 
-    private func waitForSerial(_ pattern: String, isRunning: () -> Bool) throws -> Double {
+    private func waitForSerial(_ pattern: String, isRunning: () throws -> Bool) throws -> Double {
         let regex = try Regex(pattern)
         while !timedOut {
             if let text = try? String(contentsOfFile: serialLog, encoding: .utf8),
                text.split(whereSeparator: \.isNewline).contains(where: { $0.contains(regex) }) {
                 return elapsed
             }
-            guard isRunning() else { throw stopped("a serial line matched /\(pattern)/") }
+            guard try isRunning() else { throw stopped("a serial line matched /\(pattern)/") }
             Thread.sleep(forTimeInterval: 0.1)
         }
         throw notReady("no serial line matched /\(pattern)/")
@@ -63,7 +63,7 @@ public struct ReadinessProbe {
     /// Asks for the guest's clock (`virDomainGetTime`, which qemu-guest-agent answers with
     /// guest-get-time) until it answers. While the guest has not opened the agent's port libvirt
     /// fails at once, so polling costs nothing; an agent that hangs costs libvirt's agent timeout.
-    private func waitForAgent(isRunning: () -> Bool) throws -> Double {
+    private func waitForAgent(isRunning: () throws -> Bool) throws -> Double {
         guard let domain else { throw StoreError(.invalidArgument, "the agent probe needs the domain") }
         var last = "no answer yet"
         while !timedOut {
@@ -76,7 +76,7 @@ public struct ReadinessProbe {
             } catch {
                 last = error.message
             }
-            guard isRunning() else { throw stopped("qemu-guest-agent answered (libvirt: \(last))") }
+            guard try isRunning() else { throw stopped("qemu-guest-agent answered (libvirt: \(last))") }
             Thread.sleep(forTimeInterval: 0.25)
         }
         throw notReady("qemu-guest-agent did not answer (libvirt: \(last))")

@@ -76,24 +76,31 @@ public struct StandbyBuilder {
         if let previous, previous.image != image { unlink(previous.image); unlink(ImageRecord.path(of: previous.image)) }
         try QCOW2Format.createOverlay(at: paths.overlay, backing: image, backingFormat: Self.qemuDriver(format.name), size: point.diskSize)
 
-        let accel = Hypervisor.accelerator(for: profile, cacheFile: store.path + "/accelerator")
+        let accel = Hypervisor.accelerator(for: profile, store: store.path).accelerator
         let record = StandbyRecord(machine: machine, domain: domainName, format: format.name, image: image, point: point.id ?? 0,
                                    pointTime: point.time, built: Date(), connect: options.connect,
                                    overlay: try ImageRecord.fingerprint(of: paths.overlay))
         // Record the files first: if defining fails, the record still matches what is on disk.
         try catalog.setStandby(record)
         if let connection {
-            var spec = DomainSpec(name: domainName, machine: machine, point: record.point, pointTime: point.time, built: record.built,
-                                  format: format.name, image: image, overlay: paths.overlay, serialLog: paths.serialLog,
-                                  kvm: accel == .kvm, profile: profile, nvram: profile.firmware == .uefi ? paths.nvram : nil)
-            // Redefining keeps the domain's identity: libvirt refuses a new UUID for an existing name.
-            spec.uuid = try connection.domain(named: domainName).map { domain in
-                try Hypervisor.call("reading the UUID of \(domainName)", { try domain.uuid() })
-            }
-            let xml = try DomainXML.render(spec, templates: Templates())
-            _ = try Hypervisor.call("defining domain \(domainName)", { try connection.defineDomain(xml: xml) })
+            _ = try define(record, profile: profile, paths: paths, accelerator: accel, on: connection)
         }
         return StandbyBuildReport(standby: record, image: imageReport, registered: options.register, accelerator: accel.rawValue)
+    }
+
+    /// Defines (or redefines) the standby's domain for `record` under `accelerator`. Redefining
+    /// keeps the domain's identity: libvirt refuses a new UUID for an existing name.
+    func define(_ record: StandbyRecord, profile: HardwareProfile, paths: StandbyPaths, accelerator: Accelerator,
+                on connection: Connection) throws -> Domain {
+        var spec = DomainSpec(name: record.domain, machine: record.machine, point: record.point, pointTime: record.pointTime,
+                              built: record.built, format: record.format, image: record.image, overlay: paths.overlay,
+                              serialLog: paths.serialLog, kvm: accelerator == .kvm, profile: profile,
+                              nvram: profile.firmware == .uefi ? paths.nvram : nil)
+        spec.uuid = try connection.domain(named: record.domain).map { domain in
+            try Hypervisor.call("reading the UUID of \(record.domain)", { try domain.uuid() })
+        }
+        let xml = try DomainXML.render(spec, templates: Templates())
+        return try Hypervisor.call("defining domain \(record.domain)", { try connection.defineDomain(xml: xml) })
     }
 
     /// The machine's standby as it is on disk: an interrupted image update finished or rolled

@@ -14,6 +14,9 @@ public enum VMRestore {
         /// Where the disk goes; default `/var/lib/libvirt/images/NAME.qcow2`.
         public var image: String?
         public var start = false
+        /// After starting, how long the guest is watched for a fault (a broken KVM kills guests
+        /// within their first seconds) before the command returns.
+        public var settleSeconds: Double = 15
         public init() {}
     }
 
@@ -26,6 +29,8 @@ public enum VMRestore {
         public var accelerator: String
         public var started: Bool
         public var seconds: Double
+        /// Why the VM was restarted under TCG, if it was.
+        public var fallback: String?
     }
 
     public static func run(store: Store, machine: String, name: String, options: Options,
@@ -51,21 +56,51 @@ public enum VMRestore {
         imageOptions.format = try FormatRegistry.format(named: "qcow2")
         _ = try ImageBuilder.build(store: store, point: point, to: image, options: imageOptions, progress: progress)
         do {
-            let accel = Hypervisor.accelerator(for: profile, cacheFile: store.path + "/accelerator")
+            let decision = Hypervisor.accelerator(for: profile, store: store.path)
             let spec = DomainSpec(name: name, machine: machine, point: point.id ?? 0, pointTime: point.time, built: Date(),
                                   format: "qcow2", image: image, overlay: image, serialLog: serialLog,
-                                  kvm: accel == .kvm, profile: profile, nvram: profile.firmware == .uefi ? base + "_VARS.fd" : nil)
-            let xml = try DomainXML.render(spec, templates: Templates())
-            let domain = try Hypervisor.call("defining domain \(name)", { try connection.defineDomain(xml: xml) })
-            if options.start { try Hypervisor.call("starting domain \(name)", { try domain.start() }) }
+                                  kvm: decision.accelerator == .kvm, profile: profile, nvram: profile.firmware == .uefi ? base + "_VARS.fd" : nil)
+            let define = { (accelerator: Accelerator) throws -> Domain in
+                var attempt = spec
+                attempt.kvm = accelerator == .kvm
+                let xml = try DomainXML.render(attempt, templates: Templates())
+                return try Hypervisor.call("defining domain \(name)", { try connection.defineDomain(xml: xml) })
+            }
+            var accelerator = decision.accelerator
+            var fallback: String?
+            if options.start {
+                let launcher = GuestLauncher(decision: decision, storePath: store.path, note: { progress.note($0) })
+                let outcome = try launcher.run("VM \(name)", serialLog: serialLog, start: { accelerator in
+                    let domain = try define(accelerator)
+                    try Hypervisor.call("starting domain \(name)", { try domain.start() })
+                    return domain
+                }, wait: { _, watch in try settle(watch, seconds: options.settleSeconds) },
+                discard: { try? $0.destroy() })
+                accelerator = outcome.accelerator
+                fallback = outcome.fallback
+            } else {
+                _ = try define(accelerator)
+            }
             return Report(domain: name, machine: machine, point: point.id ?? 0, image: image, serialLog: serialLog,
-                          accelerator: accel.rawValue, started: options.start, seconds: Date().timeIntervalSince(started))
+                          accelerator: accelerator.rawValue, started: options.start, seconds: Date().timeIntervalSince(started),
+                          fallback: fallback)
         } catch {
             // No half-made VM: the image goes if the domain could not be defined or started.
             if let domain = try? connection.domain(named: name) { try? domain.destroy(); try? domain.undefine([.nvram]) }
             unlink(image)
             unlink(ImageRecord.path(of: image))
             throw error
+        }
+    }
+
+    /// Watches a started guest for `seconds`: it must neither fault nor stop.
+    static func settle(_ watch: GuestWatch, seconds: Double) throws {
+        let until = Date().addingTimeInterval(seconds)
+        while Date() < until {
+            guard try watch.check() else {
+                throw StoreError(.interrupted, "VM \(watch.domain.name) stopped within \(Int(seconds)) s of starting; console: \(ReadinessProbe.tail(watch.serialLog))")
+            }
+            Thread.sleep(forTimeInterval: 0.5)
         }
     }
 }

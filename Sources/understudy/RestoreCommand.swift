@@ -90,6 +90,7 @@ extension Understudy {
             options.start = start
             let report = try VMRestore.run(store: store, machine: machine, name: name, options: options, progress: global.progress())
             if global.json { Output.json(report); return }
+            if let fallback = report.fallback { global.note(fallback) }
             global.note("created VM \(name) at \(connect) from point \(report.point) of \(machine): disk \(report.image), serial console \(report.serialLog) (\(report.accelerator))" + (start ? "; started" : "; start it with `virsh start \(name)`"))
         }
     }

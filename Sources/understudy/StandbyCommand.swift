@@ -108,7 +108,9 @@ extension Understudy {
                 machine: machine, point: try point.map(PointSelector.init(parsing:)), catchUp: catchUp, connect: connect,
                 timeout: timeout, progress: global.progress())
             if global.json { Output.json(report); return }
-            print(String(format: "%@ ready in %.1f s from point %lld (%@)", report.domain, report.secondsToReady, report.point, Output.time(report.pointTime)))
+            if let fallback = report.fallback { global.note(fallback) }
+            print(String(format: "%@ ready in %.1f s from point %lld (%@, %@)", report.domain, report.secondsToReady, report.point,
+                         Output.time(report.pointTime), report.accelerator))
         }
     }
 }

@@ -40,8 +40,10 @@ extension Understudy {
             var failed = 0
             for name in machines {
                 do {
-                    let test = try builder.verify(machine: name, connect: connect, timeout: timeout, onFailure: onFailure)
+                    let test = try builder.verify(machine: name, connect: connect, timeout: timeout, onFailure: onFailure,
+                                                  progress: global.progress())
                     if global.json { Output.json(test) } else {
+                        if test.message != "ready" { global.note("\(name): \(test.message)") }
                         print(String(format: "%@: ready in %.1f s (point %lld)%@", name, test.secondsToReady ?? 0, test.point,
                                      test.screenshot.map { ", screenshot \($0)" } ?? ""))
                     }
