@@ -1,4 +1,4 @@
-public import BlockStore
+import BlockStore
 public import Foundation
 
 /// Everything a standby domain's XML says, in one value: rendered by a pure function, defined

@@ -16,7 +16,8 @@ public struct GuestFailure: Error, CustomStringConvertible, Sendable {
 /// qemu itself (KVM's "emulation failure" stops the guest; libvirt reports that as reason
 /// `unknown`), by a disk I/O error, a watchdog or a guest crash, or `crashed`. When asked to,
 /// it also notices a guest that makes no progress: neither its console log nor its screen
-/// changes for `stallSeconds` — what a hanging KVM looks like.
+/// changes for `stallSeconds` — what a hanging KVM looks like — until the guest has shown it
+/// runs (its console grew, or its screen changed three times), after which it may sit quiet.
 ///
 /// `check()` is what `ReadinessProbe.wait` polls: true while the guest runs, false once it has
 /// shut off, and a `GuestFailure` for the rest. A pause by a user is waited out.
@@ -27,15 +28,17 @@ public final class GuestWatch {
     /// nil: never.
     public let stallSeconds: Double?
     /// How often the console and screen are sampled for progress.
-    var sampleSeconds: Double = 5
+    public let sampleSeconds: Double
 
     private var lastChange = Date()
     private var lastSample = Date.distantPast
     private var lastSize: Int64 = -1
-    private var lastScreen: Int?
+    private var lastScreen: RGBImage?
+    private var screenChanges = 0
+    private var alive = false
 
-    public init(domain: Domain, serialLog: String, stallSeconds: Double? = nil) {
-        self.domain = domain; self.serialLog = serialLog; self.stallSeconds = stallSeconds
+    public init(domain: Domain, serialLog: String, stallSeconds: Double? = nil, sampleSeconds: Double = 5) {
+        self.domain = domain; self.serialLog = serialLog; self.stallSeconds = stallSeconds; self.sampleSeconds = sampleSeconds
     }
 
     /// True while the guest runs (or is paused by a user), false once it has stopped; throws
@@ -63,15 +66,21 @@ public final class GuestWatch {
     }
 
     private func checkProgress() throws {
-        guard let stallSeconds else { return }
+        guard let stallSeconds, !alive else { return }
         let now = Date()
         guard now.timeIntervalSince(lastSample) >= sampleSeconds else { return }
         lastSample = now
         let size = (try? FileManager.default.attributesOfItem(atPath: serialLog)[.size] as? Int64) ?? 0
-        let screen = (try? domain.screenshot()).map { $0.bytes.hashValue }
-        if size != lastSize || (screen != nil && screen != lastScreen) {
+        let screen = (try? domain.screenshot()).flatMap { try? RGBImage(ppm: $0.bytes) }
+        let screenChanged = screen.map { Self.differs($0, from: lastScreen) } ?? false
+        if let screen { lastScreen = screen }
+        if size != lastSize || screenChanged {
+            // Alive once its console grows or its screen has changed a few times: a guest that
+            // booted may then sit quietly (waiting for a slow service) without being stalled.
+            if lastSize >= 0, size != lastSize { alive = true }
+            screenChanges += screenChanged ? 1 : 0
+            if screenChanges >= 3 { alive = true }
             lastSize = size
-            lastScreen = screen ?? lastScreen
             lastChange = now
             return
         }
@@ -79,5 +88,22 @@ public final class GuestWatch {
             throw GuestFailure(message: "the guest made no progress for \(Int(stallSeconds)) s (console and screen unchanged)",
                                acceleratorSuspect: true)
         }
+    }
+
+    /// Whether the screen changed by more than a blinking text cursor (qemu draws the cursor
+    /// blinking whatever the guest does): more than `threshold` pixels differ, or the mode did.
+    static func differs(_ screen: RGBImage, from previous: RGBImage?, threshold: Int = 64) -> Bool {
+        guard let previous, previous.width == screen.width, previous.height == screen.height else { return true }
+        var changed = 0
+        screen.pixels.withUnsafeBufferPointer { a in
+            previous.pixels.withUnsafeBufferPointer { b in
+                var i = 0
+                while i < a.count, changed <= threshold {
+                    if a[i] != b[i] || a[i + 1] != b[i + 1] || a[i + 2] != b[i + 2] { changed += 1 }
+                    i += 3
+                }
+            }
+        }
+        return changed > threshold
     }
 }

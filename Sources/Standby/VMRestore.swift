@@ -1,5 +1,5 @@
 public import BlockStore
-public import DiskImage
+import DiskImage
 import Foundation
 import Libvirt
 
