@@ -16,6 +16,11 @@ public struct GCReport: Codable, Sendable {
     /// Pack files the catalog has no row for: the catalog is older than the packs (put back from
     /// a backup), so gc keeps them untouched.
     public var unknownPacks: [Int64] = []
+    /// Space the swept packs take on disk afterwards (allocated blocks, as `du` counts them), and
+    /// the least they can take without rewriting them: the blocks their live records touch. A
+    /// store a killed gc left behind is back at the minimum after the next gc.
+    public var packBytes: Int64 = 0
+    public var minimumPackBytes: Int64 = 0
     public var seconds: Double = 0
 }
 
@@ -58,7 +63,10 @@ extension Store {
             try catalog.deleteChunks(dead.map(\.0))
         }
         for pack in live.keys.sorted() where files.contains(pack) {
-            report.punchedBytes += try sweep(pack, live: live[pack]!, dryRun: dryRun)
+            let usage = try sweep(pack, live: live[pack]!, dryRun: dryRun)
+            report.punchedBytes += usage.punched
+            report.packBytes += usage.allocated
+            report.minimumPackBytes += usage.minimum
         }
         // Packs with no live record: emptied now or by an interrupted gc, or left by failed
         // writers. Files first, then rows, so an interrupted gc leaves rows the next one finds.
@@ -80,17 +88,18 @@ extension Store {
         PackSweep.Extent(start: location.offset - Int64(PackFormat.headerSize), end: location.offset + Int64(location.length))
     }
 
-    /// Punches out every gap between the live records of `pack`; returns the bytes freed.
-    private func sweep(_ pack: Int64, live: [PackSweep.Extent], dryRun: Bool) throws -> Int64 {
+    /// Punches out every gap between the live records of `pack`; returns the bytes freed and
+    /// the pack's space afterwards.
+    private func sweep(_ pack: Int64, live: [PackSweep.Extent], dryRun: Bool) throws -> (punched: Int64, allocated: Int64, minimum: Int64) {
         let sweep = try PackSweep(path: chunks.path(ofPack: pack))
-        var freeable: Int64 = 0
+        var punched: Int64 = 0
         for gap in sweep.gaps(between: live) {
             let bytes = try sweep.freeable(gap)
             guard bytes > 0 else { continue }
-            freeable += bytes
+            punched += bytes
             if !dryRun { try sweep.punch(gap) }
         }
-        return freeable
+        return (punched, try sweep.allocated(), sweep.touched(by: live))
     }
 
     /// Adds every chunk of every point not yet in `points` to `marked`. Never sweep after a partial

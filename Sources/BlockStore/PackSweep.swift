@@ -69,6 +69,26 @@ struct PackSweep {
         return total
     }
 
+    /// The blocks `live` extents (sorted by start) touch, in bytes.
+    func touched(by live: [Extent]) -> Int64 {
+        var total: Int64 = 0
+        var covered: Int64 = 0  // blocks before this offset are counted
+        for extent in live where extent.end > extent.start {
+            let first = max(extent.start / blockSize * blockSize, covered)
+            let last = (extent.end + blockSize - 1) / blockSize * blockSize
+            if last > first { total += last - first }
+            covered = max(covered, last)
+        }
+        return total
+    }
+
+    /// What the pack takes on disk now.
+    func allocated() throws -> Int64 {
+        var st = stat()
+        if fstat(file.fd, &st) != 0 { throw StoreError.errno("stat", path: path) }
+        return Int64(st.st_blocks) * 512
+    }
+
     /// Punches `gap` out (its partial edge blocks are zeroed, whole blocks freed).
     func punch(_ gap: Extent) throws {
         if clinux_punch_hole(file.fd, gap.start, gap.end - gap.start) != 0, errno != EOPNOTSUPP {
