@@ -16,7 +16,7 @@ enum LockHolders {
     /// Pids holding (not waiting for) a lock on the inode `file` is open on.
     static func holders(of file: FileDescriptor) -> [Int32] {
         var st = stat()
-        guard fstat(file.fd, &st) == 0, let table = try? FileSystem.readFile("/proc/locks") else { return [] }
+        guard fstat(file.fd, &st) == 0, let table = procFile("/proc/locks") else { return [] }
         let dev = UInt64(st.st_dev)
         let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & ~UInt64(0xfff))
         let minor = (dev & 0xff) | ((dev >> 12) & ~UInt64(0xff))
@@ -31,9 +31,16 @@ enum LockHolders {
         return pids
     }
 
+    /// A /proc file, read to its end (they report a size of 0).
+    static func procFile(_ path: String) -> [UInt8]? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        return (try? handle.readToEnd()).map { Array($0) }
+    }
+
     /// `/proc/PID/cmdline` as one line, shortened.
     static func commandLine(of pid: Int32) -> String {
-        guard let raw = try? FileSystem.readFile("/proc/\(pid)/cmdline") else { return "" }
+        guard let raw = procFile("/proc/\(pid)/cmdline") else { return "" }
         let words = raw.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
         guard let first = words.first else { return "" }
         let line = ([(first as NSString).lastPathComponent] + words.dropFirst()).joined(separator: " ")
