@@ -34,8 +34,9 @@ extension Store {
         var marked = Set<ChunkID>()
         var markedPoints = Set<Int64>()
         try mark(&marked, &markedPoints)  // the long part, while captures go on
-        let lock = try StoreLock(path: locksFolder + "/gc.lock", purpose: "collect garbage",
-                                 wait: wait, waiting: waiting)
+        // A dry run of a read-only store needs no lock: nothing there can change.
+        let lock = readOnlyReason != nil ? nil
+            : try StoreLock(path: locksFolder + "/gc.lock", purpose: "collect garbage", wait: wait, waiting: waiting)
         defer { withExtendedLifetime(lock) {} }
         try mark(&marked, &markedPoints)  // points committed meanwhile
         report.points = markedPoints.count
@@ -91,7 +92,7 @@ extension Store {
     /// Punches out every gap between the live records of `pack`; returns the bytes freed and
     /// the pack's space afterwards.
     private func sweep(_ pack: Int64, live: [PackSweep.Extent], dryRun: Bool) throws -> (punched: Int64, allocated: Int64, minimum: Int64) {
-        let sweep = try PackSweep(path: chunks.path(ofPack: pack))
+        let sweep = try PackSweep(path: chunks.path(ofPack: pack), punching: !dryRun)
         var punched: Int64 = 0
         for gap in sweep.gaps(between: live) {
             let bytes = try sweep.freeable(gap)

@@ -24,9 +24,10 @@ struct PackSweep {
     let blockSize: Int64
     let size: Int64
 
-    init(path: String) throws {
+    /// Opens the pack; read-only unless it will be punched.
+    init(path: String, punching: Bool) throws {
         self.path = path
-        file = try FileDescriptor(path: path, flags: O_RDWR)
+        file = try FileDescriptor(path: path, flags: punching ? O_RDWR : O_RDONLY)
         var st = stat()
         if fstat(file.fd, &st) != 0 { throw StoreError.errno("stat", path: path) }
         blockSize = max(Int64(st.st_blksize), 512)

@@ -33,6 +33,8 @@ struct ReadOnlyStoreTests {
         #expect(Disks.equal(out, image))
         let verify = try cli.run(["verify", "--chunks"])
         #expect(verify.status == 0, "\(verify.output)")
+        let dryRun = try cli.run(["gc", "--dry-run"])
+        #expect(dryRun.status == 0, "\(dryRun.output)")
         for args in [["capture", "m", image], ["gc"], ["forget", "m", String(latest)]] {
             let r = try cli.run(args)
             #expect(r.status == 1, "\(args) exits \(r.status): \(r.output)")
