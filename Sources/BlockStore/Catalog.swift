@@ -132,10 +132,7 @@ public final class Catalog: Sendable {
     }
 
     func write<T>(_ body: (Database) throws -> T) throws -> T {
-        if let readOnlyReason {
-            throw StoreError(readOnlyReason.code, "catalog \(path) cannot be changed here (\(readOnlyReason)); it can be listed, verified and restored from",
-                             at: .init(path: path))
-        }
+        if let readOnlyReason { throw readOnlyReason.refusal("change catalog \(path)", path: path) }
         do { return try db.write(body) } catch let error as StoreError { throw error } catch { throw Self.map(error, path: path) }
     }
 

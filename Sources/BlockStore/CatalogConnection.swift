@@ -106,6 +106,12 @@ public struct ReadOnlyReason: Sendable, CustomStringConvertible {
     public var code: StoreError.Code
     public var text: String
     public var description: String { text }
+
+    /// The error for an attempt to change the store at `path` (`doing` names it).
+    func refusal(_ doing: String, path: String) -> StoreError {
+        let why = code == .noSpace ? "file system full at \(path)" : "the store at \(path) is read-only here (\(text))"
+        return StoreError(code, "cannot \(doing): \(why); it can still be listed, verified and restored from", at: .init(path: path))
+    }
 }
 
 /// Temporary folders removed when the process exits normally.

@@ -123,10 +123,7 @@ public final class Store: Sendable {
 
     /// Throws a clear error if the store cannot be changed; `doing` names the operation.
     public func requireWritable(_ doing: String) throws {
-        guard let reason = readOnlyReason else { return }
-        throw StoreError(reason.code,
-                         "cannot \(doing): the store at \(path) is read-only here (\(reason)); it can be listed, verified and restored from",
-                         at: .init(path: path))
+        if let reason = readOnlyReason { throw reason.refusal(doing, path: path) }
     }
 
     /// The lock a writer of `machine` (capture, forget) holds.
