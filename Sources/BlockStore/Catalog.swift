@@ -6,27 +6,47 @@ internal import GRDB
 public final class Catalog: Sendable {
     public let path: String
     private let db: DatabasePool
+    /// Why this catalog was opened read-only (read-only media, a full disk), or nil.
+    public let readOnlyReason: ReadOnlyReason?
 
-    init(path: String) throws {
+    /// Opens (with `create`, makes) the catalog of the store in `folder`; read-only if the store
+    /// cannot be written (see `CatalogConnection`).
+    init(path: String, folder: String, create: Bool = false) throws {
         self.path = path
         do {
-            var config = Configuration()
-            config.busyMode = .timeout(60)
-            config.prepareDatabase { db in
-                try db.execute(sql: "PRAGMA synchronous = FULL")
-            }
-            db = try DatabasePool(path: path, configuration: config)
-            let migrator = Self.migrator
+            (db, readOnlyReason) = try Self.open(path: path, folder: folder, create: create)
             if try Self.hasNewerMigrations(db, prefix: "catalog-", known: Self.migrationIdentifiers) {
                 throw StoreError(.newerFormat, "catalog \(path) was written by a newer Understudy; upgrade to use this store",
                                  at: .init(path: path))
             }
-            try migrator.migrate(db)
+            if let readOnlyReason {
+                guard try db.read({ try Self.migrator.hasCompletedMigrations($0) }) else {
+                    throw StoreError(readOnlyReason.code, "catalog \(path) was written by an older Understudy and must be upgraded, which cannot be done here (\(readOnlyReason)); open it once where it can be written",
+                                     at: .init(path: path))
+                }
+            } else {
+                try Self.migrator.migrate(db)
+            }
             _ = try db.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM point") }
         } catch let error as StoreError {
             throw error
         } catch {
             throw Self.map(error, path: path)
+        }
+    }
+
+    private static func open(path: String, folder: String, create: Bool) throws -> (DatabasePool, ReadOnlyReason?) {
+        if !create, let reason = CatalogConnection.readOnlyReason(folder: folder) {
+            return (try CatalogConnection.readOnly(path), reason)
+        }
+        do {
+            let db = try CatalogConnection.writable(path)
+            // Opening is lazy: the first read is what creates and maps `-shm`.
+            _ = try db.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM sqlite_master") }
+            return (db, nil)
+        } catch {
+            guard !create, let reason = CatalogConnection.fallbackReason(folder: folder, failure: error) else { throw error }
+            return (try CatalogConnection.readOnly(path), reason)
         }
     }
 
@@ -95,6 +115,9 @@ public final class Catalog: Sendable {
                                   at: .init(path: path))
             case .SQLITE_FULL:
                 return StoreError(.noSpace, "catalog \(path): file system full", at: .init(path: path))
+            case .SQLITE_IOERR where CatalogConnection.isFull((path as NSString).deletingLastPathComponent):
+                // SQLite reports ENOSPC on `-shm` or the WAL as a plain I/O error.
+                return StoreError(.noSpace, "catalog \(path): file system full (\(db.message ?? "disk I/O error"))", at: .init(path: path))
             case .SQLITE_BUSY, .SQLITE_LOCKED:
                 return StoreError(.locked, "catalog \(path) is busy: another process holds it too long", at: .init(path: path))
             default:
@@ -109,6 +132,7 @@ public final class Catalog: Sendable {
     }
 
     func write<T>(_ body: (Database) throws -> T) throws -> T {
+        if let readOnlyReason { throw readOnlyReason.refusal("change catalog \(path)", path: path) }
         do { return try db.write(body) } catch let error as StoreError { throw error } catch { throw Self.map(error, path: path) }
     }
 
@@ -164,9 +188,12 @@ public final class Catalog: Sendable {
     }
 
     /// Records a point and the chunks its capture wrote, in one transaction: the commit of a capture.
+    /// A machine's first point creates the machine, with the point's block size.
     public func commit(_ point: RecoveryPoint, chunks: [StoredChunk]) throws -> RecoveryPoint {
         let stats = String(decoding: try! JSONEncoder().encode(point.stats), as: UTF8.self)
         return try write { db in
+            try db.execute(sql: "INSERT OR IGNORE INTO machine (name, blockSize, created) VALUES (?, ?, ?)",
+                           arguments: [point.machine, point.blockSize, Date().timeIntervalSince1970])
             try Self.insertChunks(chunks, db)
             try db.execute(sql: """
                 INSERT INTO point (machine, time, diskSize, blockSize, blockCount, indexRoot, indexDepth, parent, source, stats, sectorSize)

@@ -25,12 +25,19 @@ extension Catalog {
         }
     }
 
-    /// Registers a new pack; its id names the file.
-    func newPack() throws -> Int64 {
+    /// Registers a new pack; its id names the file. The id is above `highestFile`, the highest
+    /// pack number with a file, so a catalog older than its packs (put back from a backup) never
+    /// hands out the number of a pack it does not know.
+    func newPack(above highestFile: Int64) throws -> Int64 {
         try write { db in
-            try db.execute(sql: "INSERT INTO pack (created) VALUES (?)", arguments: [Date().timeIntervalSince1970])
-            return db.lastInsertedRowID
+            let next = max(try Self.packSequence(db), highestFile) + 1
+            try db.execute(sql: "INSERT INTO pack (id, created) VALUES (?, ?)", arguments: [next, Date().timeIntervalSince1970])
+            return next
         }
+    }
+
+    private static func packSequence(_ db: Database) throws -> Int64 {
+        try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'pack'") ?? 0
     }
 
     /// Where each of `ids` is stored; absent ids are missing from the result.
@@ -68,30 +75,22 @@ extension Catalog {
         try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM chunk") ?? 0 }
     }
 
-    func packIDs() throws -> [Int64] {
-        try read { db in try Int64.fetchAll(db, sql: "SELECT id FROM pack ORDER BY id") }
+    func packIDs() throws -> Set<Int64> {
+        try read { db in Set(try Int64.fetchAll(db, sql: "SELECT id FROM pack")) }
     }
 
-    /// Deletes chunk rows; returns the packs that no longer hold any chunk (their rows deleted too).
-    func deleteChunks(_ ids: [ChunkID], packsToCheck: Set<Int64>) throws -> [Int64] {
+    func deleteChunks(_ ids: [ChunkID]) throws {
         try write { db in
             let statement = try db.cachedStatement(sql: "DELETE FROM chunk WHERE id = ?")
             for id in ids { try statement.execute(arguments: [Data(id.bytes)]) }
-            var empty: [Int64] = []
-            for pack in packsToCheck.sorted() where try Int.fetchOne(db, sql: "SELECT count(*) FROM chunk WHERE pack = ?", arguments: [pack]) == 0 {
-                try db.execute(sql: "DELETE FROM pack WHERE id = ?", arguments: [pack])
-                empty.append(pack)
-            }
-            return empty
         }
     }
 
-    /// Pack rows that hold no chunk (left by failed writers); deleted and returned.
-    func deleteEmptyPacks() throws -> [Int64] {
+    /// Deletes the rows of packs whose files gc removed (they hold no chunk row).
+    func deletePacks(_ ids: some Collection<Int64>) throws {
         try write { db in
-            let empty = try Int64.fetchAll(db, sql: "SELECT id FROM pack WHERE id NOT IN (SELECT DISTINCT pack FROM chunk)")
-            for pack in empty { try db.execute(sql: "DELETE FROM pack WHERE id = ?", arguments: [pack]) }
-            return empty
+            let statement = try db.cachedStatement(sql: "DELETE FROM pack WHERE id = ? AND NOT EXISTS (SELECT 1 FROM chunk WHERE pack = ?)")
+            for id in ids { try statement.execute(arguments: [id, id]) }
         }
     }
 

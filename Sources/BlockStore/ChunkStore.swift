@@ -65,6 +65,18 @@ public final class ChunkStore: Sendable {
         }
     }
 
+    /// The whole record at a known location: its `PackFormat` header, then the frame.
+    func storedRecord(at location: ChunkLocation, id: ChunkID) throws -> [UInt8] {
+        let start = location.offset - Int64(PackFormat.headerSize)
+        var out = [UInt8](repeating: 0, count: PackFormat.headerSize + location.length)
+        let n = try out.withUnsafeMutableBytes { try self.file(ofPack: location.pack).read(into: $0.baseAddress!, count: $0.count, at: start) }
+        guard n == out.count else {
+            throw StoreError(.corruptChunk, "chunk \(id.hex) is cut short: pack \(location.pack) ends inside it",
+                             at: .init(chunk: id, path: path(ofPack: location.pack)))
+        }
+        return out
+    }
+
     /// Every stored chunk with its location, in pack order.
     public func forEachChunk(_ body: (ChunkID, ChunkLocation) throws -> Void) throws {
         try catalog.forEachChunk(body)

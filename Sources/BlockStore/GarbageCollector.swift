@@ -9,6 +9,18 @@ public struct GCReport: Codable, Sendable {
     public var removedBytes: Int64 = 0
     /// Pack files deleted: emptied by this gc, or left by failed writers.
     public var removedPacks = 0
+    /// Bytes punched out of packs that keep live records (freeable, in a dry run): the dead
+    /// records of this gc and whatever else no catalog row names (records of an interrupted gc,
+    /// chunks two concurrent writers both stored).
+    public var punchedBytes: Int64 = 0
+    /// Pack files the catalog has no row for: the catalog is older than the packs (put back from
+    /// a backup), so gc keeps them untouched.
+    public var unknownPacks: [Int64] = []
+    /// Space the swept packs take on disk afterwards (allocated blocks, as `du` counts them), and
+    /// the least they can take without rewriting them: the blocks their live records touch. A
+    /// store a killed gc left behind is back at the minimum after the next gc.
+    public var packBytes: Int64 = 0
+    public var minimumPackBytes: Int64 = 0
     public var seconds: Double = 0
 }
 
@@ -16,41 +28,79 @@ extension Store {
     /// Mark and sweep; see the module doc for why it is safe while captures run.
     /// With `wait` false it refuses while a capture runs instead of waiting for it.
     public func collectGarbage(dryRun: Bool = false, wait: Bool = true, waiting: () -> Void = {}) throws -> GCReport {
+        if !dryRun { try requireWritable("collect garbage") }
         let started = Date()
         var report = GCReport()
         var marked = Set<ChunkID>()
         var markedPoints = Set<Int64>()
         try mark(&marked, &markedPoints)  // the long part, while captures go on
-        let lock = try StoreLock(path: locksFolder + "/gc.lock", purpose: "collect garbage (a capture is running; retry later)",
-                                 wait: wait, waiting: waiting)
+        // A dry run of a read-only store needs no lock: nothing there can change.
+        let lock = readOnlyReason != nil ? nil
+            : try StoreLock(path: locksFolder + "/gc.lock", purpose: "collect garbage", wait: wait, waiting: waiting)
         defer { withExtendedLifetime(lock) {} }
         try mark(&marked, &markedPoints)  // points committed meanwhile
         report.points = markedPoints.count
         report.referencedChunks = marked.count
 
         var dead: [(ChunkID, ChunkLocation)] = []
+        var live: [Int64: [PackSweep.Extent]] = [:]
         try chunks.forEachChunk { id, location in
-            if !marked.contains(id) { dead.append((id, location)) }
+            if marked.contains(id) {
+                live[location.pack, default: []].append(Self.extent(location))
+            } else {
+                dead.append((id, location))
+            }
         }
         report.removedChunks = dead.count
         report.removedBytes = dead.reduce(0) { $0 + Int64($1.1.length + PackFormat.headerSize) }
-        if dryRun {
-            report.seconds = Date().timeIntervalSince(started)
-            return report
+        // A pack file gets its row before it is created, and gc deletes a row only after the
+        // file: a file without a row is not this catalog's (one put back from an older backup).
+        let rows = try catalog.packIDs()
+        let files = PackFiles.numbers(in: chunks.root)
+        report.unknownPacks = files.subtracting(rows).sorted()
+        if !dryRun {
+            // Rows first: a crash after this leaves only bytes no row names, which the sweep below
+            // (this gc's or the next one's) frees; never a row pointing into a hole.
+            try catalog.deleteChunks(dead.map(\.0))
         }
-        // Rows first: a crash after this leaves only unreachable bytes, never a row to a hole.
-        let emptied = Set(try catalog.deleteChunks(dead.map(\.0), packsToCheck: Set(dead.map(\.1.pack))))
-        for (id, location) in dead where !emptied.contains(location.pack) {
-            try punch(location, of: id)
+        for pack in live.keys.sorted() where files.contains(pack) {
+            let usage = try sweep(pack, live: live[pack]!, dryRun: dryRun)
+            report.punchedBytes += usage.punched
+            report.packBytes += usage.allocated
+            report.minimumPackBytes += usage.minimum
         }
-        let failed = try catalog.deleteEmptyPacks()
-        for pack in emptied.union(failed) {
-            unlink(chunks.path(ofPack: pack))
-            unlink(chunks.tempPath(ofPack: pack))
+        // Packs with no live record: emptied now or by an interrupted gc, or left by failed
+        // writers. Files first, then rows, so an interrupted gc leaves rows the next one finds.
+        let empty = rows.filter { live[$0] == nil }.sorted()
+        report.removedPacks = empty.filter(files.contains).count
+        if !dryRun {
+            for pack in empty {
+                unlink(chunks.path(ofPack: pack))
+                unlink(chunks.tempPath(ofPack: pack))
+            }
+            try FileSystem.syncDirectory(chunks.root)
+            try catalog.deletePacks(empty)
         }
-        report.removedPacks = emptied.count + failed.count + removeStrayPackFiles()
         report.seconds = Date().timeIntervalSince(started)
         return report
+    }
+
+    private static func extent(_ location: ChunkLocation) -> PackSweep.Extent {
+        PackSweep.Extent(start: location.offset - Int64(PackFormat.headerSize), end: location.offset + Int64(location.length))
+    }
+
+    /// Punches out every gap between the live records of `pack`; returns the bytes freed and
+    /// the pack's space afterwards.
+    private func sweep(_ pack: Int64, live: [PackSweep.Extent], dryRun: Bool) throws -> (punched: Int64, allocated: Int64, minimum: Int64) {
+        let sweep = try PackSweep(path: chunks.path(ofPack: pack), punching: !dryRun)
+        var punched: Int64 = 0
+        for gap in sweep.gaps(between: live) {
+            let bytes = try sweep.freeable(gap)
+            guard bytes > 0 else { continue }
+            punched += bytes
+            if !dryRun { try sweep.punch(gap) }
+        }
+        return (punched, try sweep.allocated(), sweep.touched(by: live))
     }
 
     /// Adds every chunk of every point not yet in `points` to `marked`. Never sweep after a partial
@@ -69,31 +119,6 @@ extension Store {
             }
             points.insert(point.id!)
         }
-    }
-
-    /// Frees a dead record's space without moving anything else in its pack.
-    private func punch(_ location: ChunkLocation, of id: ChunkID) throws {
-        let path = chunks.path(ofPack: location.pack)
-        let file = try FileDescriptor(path: path, flags: O_WRONLY)
-        let start = location.offset - Int64(PackFormat.headerSize)
-        if clinux_punch_hole(file.fd, start, Int64(location.length + PackFormat.headerSize)) != 0, errno != EOPNOTSUPP {
-            throw StoreError.errno("punching chunk \(id.hex) out of", path: path)
-        }
-    }
-
-    /// Pack files with no catalog row: a writer died between creating the file and its row.
-    private func removeStrayPackFiles() -> Int {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: chunks.root),
-              let known = try? Set(catalog.packIDs()) else { return 0 }
-        var removed = 0
-        for name in names {
-            let number = name.split(separator: ".").first.flatMap { Int64($0) }
-            if let number, !known.contains(number) {
-                unlink(chunks.root + "/" + name)
-                removed += 1
-            }
-        }
-        return removed
     }
 
     /// Deletes one point from the catalog; its chunks go at the next gc.

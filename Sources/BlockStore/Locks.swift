@@ -1,8 +1,9 @@
 public import Foundation
 
 /// An advisory `flock` on a file under `locks/`, released when this object goes away (or the
-/// process dies, even by kill -9). The file holds the owner's pid and start time, for messages and
-/// for gc, which spares chunks touched after the oldest running writer started.
+/// process dies, even by kill -9). The file records the last exclusive owner's pid, start time and
+/// purpose; who holds the lock now is read from the kernel (`LockHolders`), since the record
+/// outlives its owner and shared holders write none.
 public final class StoreLock: Sendable {
     public let path: String
     private let file: FileDescriptor
@@ -27,29 +28,12 @@ public final class StoreLock: Sendable {
                     guard errno == EINTR else { throw StoreError.errno("flock", path: path) }
                 }
             } else {
-                let holder = (try? FileSystem.readFile(path)).map { String(decoding: $0, as: UTF8.self) } ?? ""
-                let who = Self.describe(holder)
-                throw StoreError(.locked, "cannot \(purpose): \(who.isEmpty ? "another process" : who) holds \(path)", at: .init(path: path))
+                throw StoreError(.locked, "cannot \(purpose): \(LockHolders.describe(file)) holds \(path)", at: .init(path: path))
             }
         }
         if shared { return }  // many holders: the record names the exclusive one only
         let record = "pid=\(getpid()) started=\(Date().timeIntervalSince1970) purpose=\(purpose)\n"
         _ = ftruncate(file.fd, 0)
         try Array(record.utf8).withUnsafeBytes { (raw) throws in try file.write(raw, at: 0) }
-    }
-
-    private static func describe(_ record: String) -> String {
-        let fields = Self.fields(record)
-        guard let pid = fields["pid"] else { return "" }
-        return "process \(pid) (\(fields["purpose"] ?? "unknown"))"
-    }
-
-    static func fields(_ record: String) -> [String: String] {
-        var out: [String: String] = [:]
-        for part in record.split(whereSeparator: { $0 == " " || $0 == "\n" }) {
-            let kv = part.split(separator: "=", maxSplits: 1)
-            if kv.count == 2 { out[String(kv[0])] = String(kv[1]) }
-        }
-        return out
     }
 }

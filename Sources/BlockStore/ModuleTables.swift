@@ -8,15 +8,21 @@ public enum ModuleTables {
                             migrations: (inout DatabaseMigrator) -> Void) throws -> DatabasePool {
         let path = store.path + "/catalog.sqlite"
         do {
-            var config = Configuration()
-            config.busyMode = .timeout(60)
-            let db = try DatabasePool(path: path, configuration: config)
+            let db = store.readOnlyReason == nil ? try CatalogConnection.writable(path) : try CatalogConnection.readOnly(path)
             if try Catalog.hasNewerMigrations(db, prefix: prefix, known: known) {
                 throw StoreError(.newerFormat, "the \(what) of \(path) were written by a newer Understudy; upgrade", at: .init(path: path))
             }
             var migrator = DatabaseMigrator()
             migrations(&migrator)
-            try migrator.migrate(db)
+            if let reason = store.readOnlyReason {
+                // Tables a module never created here read as empty only after their migration: refuse instead.
+                guard try db.read({ try migrator.hasCompletedMigrations($0) }) else {
+                    throw StoreError(reason.code, "the \(what) of \(path) must be created or upgraded, which cannot be done here (\(reason))",
+                                     at: .init(path: path))
+                }
+            } else {
+                try migrator.migrate(db)
+            }
             return db
         } catch let error as StoreError {
             throw error

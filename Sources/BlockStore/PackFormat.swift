@@ -24,4 +24,21 @@ enum PackFormat {
         out.withUnsafeMutableBytes { id.store(to: $0.baseAddress! + 16) }
         return out
     }
+
+    /// What is wrong with the header of the record holding chunk `id` at `location`, or nil if it
+    /// describes that chunk. Restores read only frames, so a damaged header harms nothing until the
+    /// catalog must be rebuilt from the packs: `verify --chunks` names it before then.
+    static func headerProblem(_ header: some Collection<UInt8>, id: ChunkID, location: ChunkLocation) -> String? {
+        let bytes = Array(header)
+        guard bytes.count == headerSize else { return "record header is cut short" }
+        func u32(_ at: Int) -> Int { Int(bytes[at]) | Int(bytes[at + 1]) << 8 | Int(bytes[at + 2]) << 16 | Int(bytes[at + 3]) << 24 }
+        var wrong: [String] = []
+        if Array(bytes[0..<4]) != magic { wrong.append("magic") }
+        if u32(4) != location.length { wrong.append("frame length \(u32(4)), catalog says \(location.length)") }
+        if u32(8) != location.plainLength { wrong.append("plaintext length \(u32(8)), catalog says \(location.plainLength)") }
+        if u32(12) != 0 { wrong.append("reserved bytes") }
+        if ChunkID(bytes: bytes[16..<48]) != id { wrong.append("chunk id") }
+        guard !wrong.isEmpty else { return nil }
+        return "record header at offset \(location.offset - Int64(headerSize)) of pack \(location.pack) is damaged (\(wrong.joined(separator: ", ")))"
+    }
 }

@@ -62,8 +62,9 @@ public final class PackWriter: Sendable {
         let chunks = self.chunks
         return try state.withLock { s throws -> (FileDescriptor, Int64, Int64) in
             if s.current == nil {
-                let pack = try chunks.catalog.newPack()
-                let file = try FileDescriptor(path: chunks.tempPath(ofPack: pack), flags: O_WRONLY | O_CREAT | O_TRUNC)
+                let pack = try chunks.catalog.newPack(above: PackFiles.numbers(in: chunks.root).max() ?? 0)
+                // O_EXCL: a pack file is never written over, whatever the catalog says.
+                let file = try FileDescriptor(path: chunks.tempPath(ofPack: pack), flags: O_WRONLY | O_CREAT | O_EXCL)
                 s.packs.append(pack)
                 s.current = Current(pack: pack, file: file, size: 0)
             }

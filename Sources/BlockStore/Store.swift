@@ -2,8 +2,8 @@
 ///
 /// ## Layout
 /// ```
-/// STORE/store.json            format version; a newer one is refused
-/// STORE/catalog.sqlite        machines and recovery points (SQLite, WAL)
+/// STORE/store.json            format version; a newer one is refused; written last at creation
+/// STORE/catalog.sqlite        machines and recovery points (SQLite, WAL); created before store.json
 /// STORE/packs/N.pack          chunk records (`PackFormat`): a header and the zstd frame of a block
 ///                             or an index page, named by the SHA-256 of its plaintext; the catalog's
 ///                             chunk table says where each chunk is. N.pack.tmp: still being written
@@ -22,15 +22,27 @@
 /// - A point exists once its catalog row is committed, together with the rows of the chunks its
 ///   capture wrote, which happens only after those packs are durable. A crash before that leaves
 ///   unreferenced packs, which gc removes.
+/// - A pack's catalog row is made before its file, with a number above every pack file present,
+///   and the file is created with O_EXCL: no pack is ever written over, even by a catalog put back
+///   from an older backup. gc removes a pack file before its row.
+/// - A partial store is refused, never completed: packs with no catalog, or a catalog and packs
+///   with no store.json, are data whose meaning is missing, not an empty store (`StoreLayout`).
+/// - A store that cannot be written (read-only mount, immutable folder, full file system) opens
+///   read-only: listing, verify and restore work; changes fail saying why (`CatalogConnection`).
 /// - Every read of a chunk verifies its SHA-256; a mismatch is an error naming the chunk, never
 ///   silently expanded.
 ///
 /// ## Garbage collection
 /// Mark every chunk reachable from a catalog point (without locks, while captures run). Then take
 /// `gc.lock` exclusively, which waits for running captures (they hold it shared) and keeps new ones
-/// waiting; mark the points committed meanwhile; delete the unmarked chunk rows; punch their
-/// records out of their packs; delete packs left empty and packs of failed writers. Under the
-/// exclusive lock no capture can be relying on a chunk it found stored but has not committed yet.
+/// waiting; mark the points committed meanwhile; delete the unmarked chunk rows; then sweep: in
+/// every pack, punch out every byte no remaining row's record covers (dead records of this gc, of
+/// a gc killed before it punched, second copies of a chunk two writers stored), and delete the
+/// files, then the rows, of packs with no live record left. Under the exclusive lock no capture can
+/// be relying on a chunk it found stored but has not committed yet, and no writer is between its
+/// append and its commit, so bytes no row names are dead; a gc killed at any instant leaves only
+/// such bytes and rows of empty packs, which the next gc frees. Pack files with no catalog row are
+/// not this catalog's (it is older than they are) and are kept.
 ///
 /// ## Locks and what may run concurrently
 /// | operation | takes | runs alongside |
@@ -38,7 +50,7 @@
 /// | capture M | `machine-M.lock` exclusive, `gc.lock` shared | captures of other machines, restores, verify, gc's mark phase |
 /// | forget M P | `machine-M.lock` exclusive | anything but a capture of M |
 /// | gc | `gc.lock` exclusive for the sweep | restores (of points not being forgotten) |
-/// | verify --chunks | `gc.lock` shared | captures, restores, gc's mark phase |
+/// | verify --chunks | `gc.lock` shared (none on a read-only store) | captures, restores, gc's mark phase |
 /// | restore, list | nothing (SQLite snapshot reads) | everything; a point forgotten and
 /// |  |  | collected during its restore fails with a missing-chunk error |
 import Foundation
@@ -52,24 +64,32 @@ public final class Store: Sendable {
     public let chunks: ChunkStore
     public let catalog: Catalog
 
-    /// Opens the store at `path`; `create` makes it if absent.
+    /// Opens the store at `path`; `create` makes it if absent. A folder that holds part of a
+    /// store (packs or a catalog without `store.json`, `store.json` and packs without a catalog) is
+    /// refused, never completed or recreated: that would hide, then destroy, what it holds.
+    /// A store whose folder or file system cannot be written (read-only media, a full disk) opens
+    /// read-only: it lists, verifies and restores, and says why when asked to change.
     public init(path: String, create: Bool) throws {
         let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
         self.path = absolute
-        let marker = absolute + "/store.json"
-        if !FileSystem.exists(marker) {
+        let layout = StoreLayout(root: absolute)
+        if !FileSystem.exists(layout.marker) {
+            try layout.refuseIfPartial(create: create)
             guard create else {
                 throw StoreError(.notFound, "no Understudy store at \(absolute) (create one with `understudy init --store \(path)`)",
                                  at: .init(path: absolute))
             }
-            try Self.create(at: absolute)
+            try Self.create(layout)
         }
-        try Self.checkFormat(marker)
-        catalog = try Catalog(path: absolute + "/catalog.sqlite")
-        chunks = ChunkStore(root: absolute + "/packs", catalog: catalog)
+        try Self.checkFormat(layout.marker)
+        try layout.refuseWithoutCatalog()
+        catalog = try Catalog(path: layout.catalog, folder: absolute)
+        chunks = ChunkStore(root: layout.packs, catalog: catalog)
     }
 
-    private static func create(at path: String) throws {
+    /// Folders, then the catalog, then `store.json` last: the marker says the store is complete.
+    private static func create(_ layout: StoreLayout) throws {
+        let path = layout.root
         if !FileSystem.exists(path) {
             do {
                 try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
@@ -77,10 +97,11 @@ public final class Store: Sendable {
                 throw StoreError(.io, "cannot create store folder \(path): \(error.localizedDescription)", at: .init(path: path))
             }
         }
-        try FileSystem.makeDirectory(path + "/packs")
+        try FileSystem.makeDirectory(layout.packs)
         try FileSystem.makeDirectory(path + "/locks")
+        _ = try Catalog(path: layout.catalog, folder: path, create: true)
         let info = "{\"format\": \(formatVersion), \"created\": \"\(ISO8601DateFormatter().string(from: Date()))\"}\n"
-        try FileSystem.writeAtomically(Array(info.utf8), to: path + "/store.json")
+        try FileSystem.writeAtomically(Array(info.utf8), to: layout.marker)
     }
 
     private static func checkFormat(_ marker: String) throws {
@@ -97,9 +118,18 @@ public final class Store: Sendable {
 
     var locksFolder: String { path + "/locks" }
 
+    /// Why this store cannot be changed (read-only media, a full disk), or nil if it can.
+    public var readOnlyReason: ReadOnlyReason? { catalog.readOnlyReason }
+
+    /// Throws a clear error if the store cannot be changed; `doing` names the operation.
+    public func requireWritable(_ doing: String) throws {
+        if let reason = readOnlyReason { throw reason.refusal(doing, path: path) }
+    }
+
     /// The lock a writer of `machine` (capture, forget) holds.
     public func lockMachine(_ machine: String, purpose: String) throws -> StoreLock {
         try Machine.validate(name: machine)
+        try requireWritable("\(purpose) \(machine)")
         return try StoreLock(path: locksFolder + "/machine-\(machine).lock", purpose: "\(purpose) \(machine)")
     }
 
@@ -112,6 +142,12 @@ public final class Store: Sendable {
     /// Waits while a sweep runs (telling `waiting`).
     public func lockForWriting(waiting: () -> Void = {}) throws -> StoreLock {
         try StoreLock(path: locksFolder + "/gc.lock", purpose: "write", shared: true, wait: true, waiting: waiting)
+    }
+
+    /// For readers that must not see a sweep (verify): the shared side of `gc.lock`, or nothing on
+    /// a store opened read-only, which no process can sweep either.
+    func lockAgainstSweep() throws -> StoreLock? {
+        readOnlyReason == nil ? try lockForWriting() : nil
     }
 
     /// A machine that must exist.

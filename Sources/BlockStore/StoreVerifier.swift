@@ -30,13 +30,13 @@ public struct VerifyReport: Codable, Sendable {
 }
 
 extension Store {
-    /// Re-hashes every chunk, then walks every point's index: each page and block chunk must be
+    /// Re-hashes every chunk and checks its record header, then walks every point's index: each page and block chunk must be
     /// present and sound. Problems are named by machine, point, block and chunk.
     public func verifyChunks(progress: any ProgressReporter = SilentProgress()) throws -> VerifyReport {
         let started = Date()
         // Held shared, like a writer: gc's sweep cannot punch a chunk out between our reading its
         // row and its bytes (which would look like corruption).
-        let noSweep = try lockForWriting()
+        let noSweep = try lockAgainstSweep()
         defer { withExtendedLifetime(noSweep) {} }
         var report = VerifyReport()
         var present: [(ChunkID, ChunkLocation)] = []
@@ -51,7 +51,11 @@ extension Store {
             defer { progress.update(done: checked.add(1)) }
             let frame: [UInt8]
             do {
-                frame = try chunks.storedBytes(at: location, id: id)
+                let record = try chunks.storedRecord(at: location, id: id)
+                if let damage = PackFormat.headerProblem(record[0..<PackFormat.headerSize], id: id, location: location) {
+                    bad.insertHeader(id, damage)
+                }
+                frame = Array(record[PackFormat.headerSize...])
             } catch {
                 bad.insert(id, "unreadable in pack \(location.pack) at offset \(location.offset): \(error.located(.init()).message)")
                 return
@@ -70,6 +74,9 @@ extension Store {
         let presentSet = Set(present.map(\.0))
         for id in corrupt.keys.sorted() {
             report.problems.append(VerifyProblem(kind: "corrupt-chunk", chunk: id, message: corrupt[id]!))
+        }
+        for (id, damage) in bad.headers.sorted(by: { $0.key < $1.key }) {
+            report.problems.append(VerifyProblem(kind: "damaged-record-header", chunk: id, message: damage))
         }
         let points = try catalog.allPoints()
         report.points = points.count
@@ -123,8 +130,12 @@ final class DecompressorBox: @unchecked Sendable {
 final class BadChunks: @unchecked Sendable {
     private let lock = NSLock()
     private var found: [ChunkID: String] = [:]
+    private var damagedHeaders: [ChunkID: String] = [:]
     private var total: Int64 = 0
     func insert(_ id: ChunkID, _ why: String) { lock.withLock { found[id] = why } }
+    /// A chunk whose content is sound but whose record header is not.
+    func insertHeader(_ id: ChunkID, _ why: String) { lock.withLock { damagedHeaders[id] = why } }
+    var headers: [ChunkID: String] { lock.withLock { damagedHeaders } }
     func addBytes(_ n: Int) { lock.withLock { total += Int64(n) } }
     var all: [ChunkID: String] { lock.withLock { found } }
     var bytes: Int64 { lock.withLock { total } }

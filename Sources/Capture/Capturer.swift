@@ -60,12 +60,14 @@ public enum Capturer {
         defer { withExtendedLifetime((lock, writing)) {} }
         let started = Date()
         if let blockSize = options.blockSize { try CaptureOptions.validate(blockSize: blockSize) }
-        let machine = try store.catalog.ensureMachine(name, blockSize: options.blockSize ?? CaptureOptions.defaultBlockSize)
-        if let wanted = options.blockSize, wanted != machine.blockSize {
-            throw StoreError(.invalidArgument, "machine \(name) uses block size \(machine.blockSize); it cannot change to \(wanted)",
+        // A new machine is recorded by the commit of its first point, so a failed first capture
+        // leaves no machine without points behind.
+        let known = try store.catalog.machine(name)
+        if let known, let wanted = options.blockSize, wanted != known.blockSize {
+            throw StoreError(.invalidArgument, "machine \(name) uses block size \(known.blockSize); it cannot change to \(wanted)",
                              at: .init(machine: name))
         }
-        let blockSize = machine.blockSize
+        let blockSize = known?.blockSize ?? options.blockSize ?? CaptureOptions.defaultBlockSize
         let parent = try store.catalog.points(of: name).last { $0.blockSize == blockSize }
         if let parent, source.size < parent.diskSize, !options.allowShrink {
             throw StoreError(.sourceShrank, "source \(source.path) holds \(source.size) bytes but point \(parent.id!) of \(name) held \(parent.diskSize): the disk shrank (wrong source?); pass --allow-shrink if that is intended",

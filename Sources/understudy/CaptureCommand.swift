@@ -35,6 +35,7 @@ extension Understudy {
             options.allowShrink = allowShrink
             try Machine.validate(name: machine)
             let store = try global.openStore(create: true)
+            try store.requireWritable("capture \(machine)")  // before copying a domain's disk into it
             var copied: String?
             if source.hasPrefix(DomainDiskCopy.prefix) {
                 global.note("copying the disk of \(source) (qemu backup job)")

@@ -30,7 +30,10 @@ extension Understudy {
                 global.note("waiting for running captures to finish before deleting anything")
             }
             if global.json { Output.json(report); return }
-            global.note("\(dryRun ? "would remove" : "removed") \(report.removedChunks) chunks (\(Output.bytes(report.removedBytes))) and \(report.removedPacks) pack files; \(report.referencedChunks) chunks referenced by \(report.points) points")
+            global.note("\(dryRun ? "would remove" : "removed") \(report.removedChunks) chunks (\(Output.bytes(report.removedBytes))) and \(report.removedPacks) pack files, \(dryRun ? "would free" : "freed") \(Output.bytes(report.punchedBytes)) inside packs; \(report.referencedChunks) chunks referenced by \(report.points) points")
+            if !report.unknownPacks.isEmpty {
+                global.note("kept \(report.unknownPacks.count) pack files this catalog has no record of (\(report.unknownPacks.prefix(5).map { "\($0).pack" }.joined(separator: ", "))\(report.unknownPacks.count > 5 ? ", ..." : "")): the catalog is older than the packs (put back from a backup?); their points are not in it")
+            }
         }
     }
 }

@@ -1,0 +1,70 @@
+import Foundation
+
+/// The files that make a store, and what is refused when some are missing.
+///
+/// A store is `store.json` (its format), `catalog.sqlite` (what every point is) and `packs/` (the
+/// data). Packs without a catalog are data whose meaning is lost, not an empty store: opening them
+/// as empty would list nothing, verify nothing, let gc delete every pack and let the next capture
+/// reuse their numbers. So a partial store is refused, with what is missing and how to recover.
+struct StoreLayout {
+    let root: String
+    var marker: String { root + "/store.json" }
+    var catalog: String { root + "/catalog.sqlite" }
+    var packs: String { root + "/packs" }
+
+    /// Pack files (`N.pack`, `N.pack.tmp`) under `packs/`, and their total size.
+    func packFiles() -> (count: Int, bytes: Int64) {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: packs)) ?? []
+        var count = 0
+        var bytes: Int64 = 0
+        for name in names where PackFiles.number(of: name) != nil {
+            count += 1
+            var st = stat()
+            if stat(packs + "/" + name, &st) == 0 { bytes += Int64(st.st_size) }
+        }
+        return (count, bytes)
+    }
+
+    /// Without `store.json`: refuses a folder that already holds a catalog or packs.
+    func refuseIfPartial(create: Bool) throws {
+        let (count, bytes) = packFiles()
+        let hasCatalog = FileSystem.exists(catalog)
+        guard hasCatalog || count > 0 else { return }
+        let holds = [hasCatalog ? "a catalog" : nil, count > 0 ? "\(count) pack files (\(formatBytes(bytes)))" : nil]
+            .compactMap { $0 }.joined(separator: " and ")
+        throw StoreError(.corruptCatalog, """
+            \(root) holds \(holds) but no store.json: it is an Understudy store that lost its format marker, \
+            so nothing was \(create ? "created or " : "")changed. If it is one, put the marker back: \
+            echo '{"format": \(Store.formatVersion)}' > \(marker)
+            """, at: .init(path: marker))
+    }
+
+    /// With `store.json`: refuses a store whose catalog is missing.
+    func refuseWithoutCatalog() throws {
+        guard !FileSystem.exists(catalog) else { return }
+        let (count, bytes) = packFiles()
+        let recovery = count > 0
+            ? "Put back catalog.sqlite (with its -wal file, if any) from a backup of this store, or rebuild the catalog from the pack record headers (the catalog rebuild planned in issue #15); until then do not capture into or collect this store."
+            : "If the store never held a point, remove \(root) and run `understudy init`; otherwise put back catalog.sqlite from a backup."
+        throw StoreError(.corruptCatalog, """
+            store \(root) has no catalog (\(catalog) is missing)\(count > 0 ? " but holds \(count) pack files (\(formatBytes(bytes)))" : ""): \
+            its machines and points are unknown, so it is not opened and nothing was changed. \(recovery)
+            """, at: .init(path: catalog))
+    }
+}
+
+/// Names of pack files.
+enum PackFiles {
+    /// The pack number of `N.pack` or `N.pack.tmp`; nil for anything else.
+    static func number(of name: String) -> Int64? {
+        let base = name.hasSuffix(".pack.tmp") ? name.dropLast(9) : name.hasSuffix(".pack") ? name.dropLast(5) : nil
+        guard let base, !base.isEmpty, base.allSatisfy(\.isNumber) else { return nil }
+        return Int64(base)
+    }
+
+    /// Every pack number with a file (finished or not) under `folder`.
+    static func numbers(in folder: String) -> Set<Int64> {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        return Set(names.compactMap(number(of:)))
+    }
+}
