@@ -27,7 +27,17 @@ struct UpdateCrashTests {
             let reset = try cli.run(["restore", "m", image, "--format", format, "--point", String(a)] + (round == 0 ? [] : ["--force-full"]))
             #expect(reset.status == 0, "\(reset.output)")
             let running = cli.start(["restore", "m", image, "--point", String(b)])
-            Thread.sleep(forTimeInterval: Double(rng.next() % 250) / 1000)
+            if round % 2 == 0 {
+                // Half the rounds kill once the update has begun (its journal exists), so that
+                // a slow start on a busy machine cannot make every kill land before it.
+                let until = Date().addingTimeInterval(10)
+                while !FileManager.default.fileExists(atPath: image + ".understudy-journal"), Date() < until {
+                    Thread.sleep(forTimeInterval: 0.002)
+                }
+                Thread.sleep(forTimeInterval: Double(rng.next() % 10) / 1000)
+            } else {
+                Thread.sleep(forTimeInterval: Double(rng.next() % 250) / 1000)
+            }
             running.kill()
             let check = try cli.run(["image", "check", image])
             #expect(check.status == 0, "after kill: \(check.output)")
