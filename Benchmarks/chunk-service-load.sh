@@ -19,10 +19,11 @@ while [ $# -gt 0 ]; do
     *) echo "usage: $0 [--size 256M] [--clients 20] [--rounds 10] [--work DIR] [--bin DIR]" >&2; exit 2;;
   esac
 done
-if [ -z "$BIN" ]; then
-  (cd "$REPO" && swift build -c release --product understudy >/dev/null && swift build -c release --product understudy-rescue >/dev/null)
-  BIN=$REPO/.build/release
+if [ -z "$BIN" ]; then   # the release build of both binaries
+  for product in understudy understudy-rescue; do (cd "$REPO" && swift build -c release --product $product >/dev/null); done
+  BIN=$(cd "$REPO" && swift build -c release --show-bin-path)
 fi
+BIN=$(cd "$BIN" && pwd)
 U=$BIN/understudy R=$BIN/understudy-rescue
 mkdir -p "$WORK"; cd "$WORK"
 export UNDERSTUDY_STORE=$WORK/store
