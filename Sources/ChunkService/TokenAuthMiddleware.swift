@@ -1,8 +1,11 @@
 import Hummingbird
+import RescueProtocol
 
 /// Every request needs `Authorization: Bearer TOKEN` with a token of `understudy token create`.
-/// The check is a catalog query, so it runs on the catalog lane of `BlockingWork`; a connection
-/// whose request passes is no longer counted by the `ConnectionGate`.
+/// The check is a catalog query on a `BlockingWork` lane: the bulk lane for `POST /chunks` (a
+/// restore asks many at once, and they must not queue in front of a listing), the catalog lane
+/// for everything else. A connection whose request passes is no longer counted by the
+/// `ConnectionGate`.
 struct TokenAuthMiddleware: RouterMiddleware {
     let tokens: TokenStore
     let work: BlockingWork
@@ -17,7 +20,8 @@ struct TokenAuthMiddleware: RouterMiddleware {
         }
         let secret = String(header.dropFirst("Bearer ".count)).trimmingCharacters(in: .whitespaces)
         let tokens = self.tokens
-        guard let token = try? await work.run(.catalog, { try tokens.authenticate(secret) }) else {
+        let lane: BlockingWork.Lane = request.uri.path == RescueAPI.chunks() ? .bulk : .catalog
+        guard let token = try? await work.run(lane, { try tokens.authenticate(secret) }) else {
             return ServiceResponse.error(.unauthorized, "the token is not valid on this server (revoked, mistyped, or from another store)",
                                          headers: [.wwwAuthenticate: "Bearer error=\"invalid_token\""])
         }
