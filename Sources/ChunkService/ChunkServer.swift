@@ -59,7 +59,10 @@ public struct ChunkServer: Sendable {
     let tokens: TokenStore
     let options: Options
 
+    /// Also sets the allocator up for serving (`MemoryTuning`): make the server early, before
+    /// the work that starts many threads.
     public init(store: Store, options: Options) throws {
+        MemoryTuning.apply()
         self.store = store
         self.tokens = try TokenStore(store: store)
         self.options = options

@@ -107,6 +107,7 @@ extension Understudy {
                 return options
             }
             let store = try global.openStore()
+            let server = try options.map { try ChunkServer(store: store, options: $0) }
             let lock = try StoreLock(path: store.path + "/locks/scheduler.lock", purpose: "run the scheduler")
             defer { withExtendedLifetime(lock) {} }
             let quiet = global.quiet
@@ -130,13 +131,12 @@ extension Understudy {
             }
             if !quiet { FileHandle.standardError.write(Data("understudy serve: scheduler running for \(store.path)\n".utf8)) }
             let until = duration.map { Date().addingTimeInterval($0) }
-            guard let options else { return try await scheduler.run(until: until) }
+            guard let options, let server else { return try await scheduler.run(until: until) }
             // One descriptor a connection: the usual soft limit of 1,024 is far below the hard one.
             let files = FileLimit.raise()
             if !quiet && files.after > files.before {
                 FileHandle.standardError.write(Data("understudy serve: open-file limit raised from \(files.before) to \(files.after)\n".utf8))
             }
-            let server = try ChunkServer(store: store, options: options)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
                     try await server.run { port in
