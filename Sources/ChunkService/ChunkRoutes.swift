@@ -1,32 +1,49 @@
 import BlockStore
 import Foundation
 import Hummingbird
+import NIOCore
+import NIOHTTP1
 import RescueProtocol
 
 /// The routes of the chunk service (docs/rescue-protocol.md): machines, points, a point's block
 /// map, and chunks in batches, sent exactly as stored (compressed, never expanded on the server).
+/// Routes stay thin: decode, call the store through `BlockingWork`, encode.
 struct ChunkRoutes: Sendable {
     let store: Store
+    let work: BlockingWork
 
-    func add(to router: Router<BasicRequestContext>) {
-        router.get("\(RescueAPI.prefix)/machines") { _, _ in await ServiceResponse.guarded { try machines() } }
+    func add(to router: Router<ServiceContext>) {
+        router.get("\(RescueAPI.prefix)/machines") { _, _ in
+            await ServiceResponse.guarded { try await work.run(.catalog) { try machines() } }
+        }
         router.get("\(RescueAPI.prefix)/machines/:machine/points") { _, context in
-            await ServiceResponse.guarded { try points(of: try context.parameters.require("machine")) }
+            await ServiceResponse.guarded {
+                let machine = try PathPart.decode(try context.parameters.require("machine"), what: "machine name")
+                return try await work.run(.catalog) { try points(of: machine) }
+            }
         }
         router.get("\(RescueAPI.prefix)/machines/:machine/points/:point/index") { _, context in
             await ServiceResponse.guarded {
-                try index(machine: try context.parameters.require("machine"), point: try context.parameters.require("point"))
+                let machine = try PathPart.decode(try context.parameters.require("machine"), what: "machine name")
+                let point = try PathPart.decode(try context.parameters.require("point"), what: "point")
+                return try await work.run(.bulk) { try index(machine: machine, point: point) }
             }
         }
         router.post("\(RescueAPI.prefix)/chunks") { request, _ in
-            await ServiceResponse.guarded {
-                var request = request
-                let limit = RescueAPI.maxChunksPerRequest * 32
-                guard let body = try? await request.collectBody(upTo: limit) else {
-                    throw HTTPError(.contentTooLarge, message: "chunk request is larger than \(limit) bytes (\(RescueAPI.maxChunksPerRequest) ids)")
-                }
-                return try chunks(ChunkRecord.parseRequest(Array(buffer: body)))
-            }
+            await ServiceResponse.guarded { try await chunks(try await Self.body(of: request)) }
+        }
+    }
+
+    /// The request body of `POST /chunks`: too large is 413, malformed (bad chunked encoding) 400.
+    static func body(of request: Request) async throws -> [UInt8] {
+        var request = request
+        let limit = RescueAPI.maxChunksPerRequest * 32
+        do {
+            return Array(buffer: try await request.collectBody(upTo: limit))
+        } catch is NIOTooManyBytesError {
+            throw HTTPError(.contentTooLarge, message: "chunk request is larger than \(limit) bytes (\(RescueAPI.maxChunksPerRequest) ids)")
+        } catch let error as HTTPParserError {
+            throw HTTPError(.badRequest, message: "malformed request body (\(error)): not valid HTTP/1.1 chunked transfer encoding or length")
         }
     }
 
@@ -40,8 +57,7 @@ struct ChunkRoutes: Sendable {
         return try ServiceResponse.json(list)
     }
 
-    func points(of name: String) throws -> Response {
-        let machine = try decoded(name)
+    func points(of machine: String) throws -> Response {
         _ = try store.machine(machine)
         let list = try store.catalog.points(of: machine).map { point in
             PointInfo(id: point.id ?? 0, machine: point.machine, time: point.time, diskSize: point.diskSize,
@@ -51,54 +67,34 @@ struct ChunkRoutes: Sendable {
         return try ServiceResponse.json(list)
     }
 
-    func index(machine name: String, point text: String) throws -> Response {
-        let machine = try decoded(name)
+    func index(machine: String, point text: String) throws -> Response {
         _ = try store.machine(machine)
-        let point = try PointSelector(parsing: try decoded(text)).select(from: try store.catalog.points(of: machine), machine: machine)
+        let point = try PointSelector(parsing: text).select(from: try store.catalog.points(of: machine), machine: machine)
         let bytes = try RescueIndex(point: point, store: store).encoded()
         return Response(status: .ok, headers: [.contentType: RescueAPI.indexContentType],
                         body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
-    /// Streams the asked chunks in order. Locations come from one catalog query; each frame is read
-    /// from its pack and sent as is. A chunk the store lacks or cannot read becomes a failure record,
-    /// so one bad chunk does not cost the client the rest of the batch.
-    func chunks(_ ids: [[UInt8]]) throws -> Response {
-        let chunkIDs = try ids.map { bytes in
+    /// Streams the asked chunks in order: locations from one catalog query, then the frames read
+    /// a slice at a time on the bulk lane and sent as they are.
+    func chunks(_ body: [UInt8]) async throws -> Response {
+        let chunkIDs = try ChunkRecord.parseRequest(body).map { bytes in
             guard let id = ChunkID(bytes: bytes) else { throw WireError("bad chunk id") }
             return id
         }
-        let locations = try store.chunks.locations(of: chunkIDs)
-        let chunkStore = store.chunks
+        let store = self.store
+        let batch = ChunkRecordBatch(ids: chunkIDs, locations: try await work.run(.bulk) { try store.chunks.locations(of: chunkIDs) },
+                                     chunks: store.chunks)
+        let work = self.work
         return Response(status: .ok, headers: [.contentType: RescueAPI.chunksContentType], body: ResponseBody { writer in
-            for id in chunkIDs {
-                var buffer = ByteBuffer()
-                if let location = locations[id] {
-                    do {
-                        buffer.reserveCapacity(ChunkRecord.headerBytes + location.length)
-                        buffer.writeBytes(ChunkRecord.header(id: id.bytes, status: .ok, length: location.length))
-                        try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: location.length) { out in
-                            try chunkStore.readStored(at: location, id: id, into: out.baseAddress!)
-                            return location.length
-                        }
-                    } catch {
-                        buffer.clear()
-                        let message = Array("\(error)".utf8)
-                        buffer.writeBytes(ChunkRecord.header(id: id.bytes, status: .unreadable, length: message.count))
-                        buffer.writeBytes(message)
-                    }
-                } else {
-                    let message = Array("chunk \(id.hex) is missing from the server's store".utf8)
-                    buffer.writeBytes(ChunkRecord.header(id: id.bytes, status: .missing, length: message.count))
-                    buffer.writeBytes(message)
-                }
-                try await writer.write(buffer)
+            var next = 0
+            while next < batch.ids.count {
+                let start = next
+                let slice = try await work.run(.bulk) { batch.slice(from: start) }
+                try await writer.write(slice.buffer)
+                next = slice.next
             }
             try await writer.finish(nil)
         })
-    }
-
-    private func decoded(_ part: String) throws -> String {
-        part.removingPercentEncoding ?? part
     }
 }

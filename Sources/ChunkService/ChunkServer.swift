@@ -1,9 +1,10 @@
 public import BlockStore
-public import Foundation
+import Foundation
 import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
 import Logging
+import NIOCore
 import NIOSSL
 
 /// The chunk service of `understudy serve --listen`: HTTP (or HTTPS with a certificate and key)
@@ -14,6 +15,14 @@ public struct ChunkServer: Sendable {
         public var port: Int
         public var certificate: String?
         public var key: String?
+        /// Seconds a new connection has to deliver its first request head (TLS handshake included).
+        public var headerTimeout = 10.0
+        /// Seconds a request's body has to arrive after its head.
+        public var bodyTimeout = 30.0
+        /// Seconds a connection may wait for its next request; above the rescue client's 60 s.
+        public var idleTimeout = 75.0
+        /// Connections without a valid token held at once; more evict the oldest.
+        public var maxUnauthenticated = 256
 
         public init(host: String, port: Int, certificate: String? = nil, key: String? = nil) {
             self.host = host
@@ -50,7 +59,10 @@ public struct ChunkServer: Sendable {
     let tokens: TokenStore
     let options: Options
 
+    /// Also sets the allocator up for serving (`MemoryTuning`): make the server early, before
+    /// the work that starts many threads.
     public init(store: Store, options: Options) throws {
+        MemoryTuning.apply()
         self.store = store
         self.tokens = try TokenStore(store: store)
         self.options = options
@@ -59,28 +71,41 @@ public struct ChunkServer: Sendable {
     /// Serves until the task is cancelled or SIGTERM/SIGINT. `listening` gets the bound port (the
     /// one asked, or the kernel's pick for port 0).
     public func run(listening: @escaping @Sendable (Int) -> Void) async throws {
-        let router = Router(context: BasicRequestContext.self)
-        router.add(middleware: TokenAuthMiddleware(tokens: tokens))
-        ChunkRoutes(store: store).add(to: router)
         var logger = Logger(label: "understudy.serve")
         logger.logLevel = ProcessInfo.processInfo.environment["UNDERSTUDY_HTTP_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
+        let work = BlockingWork()
+        let gate = ConnectionGate(limit: options.maxUnauthenticated, logger: logger)
+        let router = Router(context: ServiceContext.self)
+        router.add(middleware: TokenAuthMiddleware(tokens: tokens, work: work, gate: gate))
+        ChunkRoutes(store: store, work: work).add(to: router)
         let app = Application(
-            router: router, server: try serverBuilder(),
+            router: router, server: try serverBuilder(gate: gate),
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: "understudy"),
             onServerRunning: { channel in listening(channel.localAddress?.port ?? options.port) },
             logger: logger)
-        try await app.runService()
+        do {
+            try await app.runService()
+        } catch {
+            await work.shutdown()
+            throw error
+        }
+        await work.shutdown()
     }
 
-    private func serverBuilder() throws -> HTTPServerBuilder {
-        guard let certificate = options.certificate, let key = options.key else { return .http1() }
+    private func serverBuilder(gate: ConnectionGate) throws -> HTTPServerBuilder {
+        let limits = ConnectionGuard.Limits(headerTimeout: Self.time(options.headerTimeout), bodyTimeout: Self.time(options.bodyTimeout),
+                                            idleTimeout: Self.time(options.idleTimeout))
+        let http = HTTPServerBuilder.http1(configuration: .init(additionalChannelHandlers: [ConnectionGuard(limits: limits, gate: gate)]))
+        guard let certificate = options.certificate, let key = options.key else { return http }
         do {
             let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
             let privateKey = try NIOSSLPrivateKey(file: key, format: .pem)
             let tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(privateKey))
-            return try .tls(.http1(), tlsConfiguration: tls)
+            return try .tls(http, tlsConfiguration: tls)
         } catch {
             throw StoreError(.invalidArgument, "cannot load TLS certificate \(certificate) and key \(key): \(error)")
         }
     }
+
+    private static func time(_ seconds: Double) -> TimeAmount { .nanoseconds(Int64(seconds * 1e9)) }
 }

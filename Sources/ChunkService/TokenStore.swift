@@ -1,6 +1,7 @@
 public import BlockStore
 public import Foundation
 import Crypto
+import Synchronization
 internal import GRDB
 
 /// Access tokens of the chunk service, in the store's catalog under their own migrations
@@ -13,6 +14,8 @@ public final class TokenStore: Sendable {
     }
 
     private let db: DatabasePool
+    /// When this process last recorded each token's use.
+    private let recorded = Mutex<[String: Double]>([:])
     let path: String
     static let known: Set<String> = ["service-v1"]
     static let prefix = "ust_"
@@ -65,8 +68,11 @@ public final class TokenStore: Sendable {
         guard removed > 0 else { throw StoreError(.notFound, "no token named '\(name)'") }
     }
 
-    /// The token's name if `secret` is a valid token; records its use (at most once a minute).
-    public func authenticate(_ secret: String) throws -> String? {
+    /// The token's name if `secret` is a valid token, and whether its last use is older than a
+    /// minute and should be recorded (`recordUse`): a read only, so a request never waits for the
+    /// catalog's write lock (held by a capture or gc) to be let in. Each token is due at most once
+    /// a minute per process, however many requests arrive at once.
+    public func authenticate(_ secret: String) throws -> (name: String, recordUse: Bool)? {
         guard secret.hasPrefix(Self.prefix) else { return nil }
         let digest = Self.digest(secret)
         let now = Date().timeIntervalSince1970
@@ -74,10 +80,18 @@ public final class TokenStore: Sendable {
             try Row.fetchOne(db, sql: "SELECT name, lastUsed FROM token WHERE digest = ?", arguments: [digest])
         }) else { return nil }
         let name: String = row["name"]
-        if now - ((row["lastUsed"] as Double?) ?? 0) > 60 {
-            try? write { db in try db.execute(sql: "UPDATE token SET lastUsed = ? WHERE name = ?", arguments: [now, name]) }
+        let stored = (row["lastUsed"] as Double?) ?? 0
+        let due = recorded.withLock { recorded in
+            guard now - max(stored, recorded[name] ?? 0) > 60 else { return false }
+            recorded[name] = now
+            return true
         }
-        return name
+        return (name, due)
+    }
+
+    /// Records that a token was used now (best effort: a busy catalog only delays it).
+    public func recordUse(_ name: String) {
+        try? write { db in try db.execute(sql: "UPDATE token SET lastUsed = ? WHERE name = ?", arguments: [Date().timeIntervalSince1970, name]) }
     }
 
     static func digest(_ secret: String) -> String {

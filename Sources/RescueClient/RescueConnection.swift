@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 import AsyncHTTPClient
 import NIOCore
 import NIOSSL
@@ -43,6 +43,7 @@ public final class RescueConnection: Sendable {
         }
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
         configuration.timeout = .init(connect: .seconds(10), read: .seconds(120))
+        // Below the server's idle limit (75 s), so a pooled connection is not closed under a request.
         configuration.connectionPool = .init(idleTimeout: .seconds(60))
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
@@ -95,14 +96,14 @@ public final class RescueConnection: Sendable {
         do {
             response = try await client.execute(request, timeout: .seconds(300))
         } catch {
-            throw RescueError("cannot reach \(base): \(Self.describe(error))", resumable: true)
+            throw RescueError("cannot reach \(base): \(describe(error))", resumable: true)
         }
         do {
             buffer = try await response.body.collect(upTo: limit)
         } catch is NIOTooManyBytesError {
             throw RescueError("\(request.url) answered more than \(limit) bytes: not an Understudy chunk server, or a broken one")
         } catch {
-            throw RescueError("lost \(base) while receiving \(request.url): \(Self.describe(error))", resumable: true)
+            throw RescueError("lost \(base) while receiving \(request.url): \(describe(error))", resumable: true)
         }
         received.add(buffer.readableBytes)
         guard response.status == .ok else {
@@ -114,11 +115,7 @@ public final class RescueConnection: Sendable {
         return Array(buffer: buffer)
     }
 
-    static func describe(_ error: any Error) -> String {
-        if let error = error as? HTTPClientError { return "\(error)" }
-        if let error = error as? NIOSSLError { return "TLS: \(error) (pass --ca-cert PEM to trust the server's certificate)" }
-        return "\(error)"
-    }
+    private func describe(_ error: any Error) -> String { ConnectionFailure.describe(error, server: base) }
 }
 
 /// A thread-safe byte counter.

@@ -1,6 +1,6 @@
 import Crypto
-public import Foundation
-public import RescueProtocol
+import Foundation
+import RescueProtocol
 import Zstd
 
 /// Restores one recovery point from a chunk server onto a disk: the block map first, then each

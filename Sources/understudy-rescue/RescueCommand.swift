@@ -12,10 +12,17 @@ struct RescueCommand: AsyncParsableCommand {
         discussion: """
             Without --machine it asks: which machine, which point, which disk. Killed or cut off, the \
             same command continues where it stopped (a journal beside the target remembers).
+
+            The access token: --token-file FILE (its first line), --token-file - (standard input; \
+            asked for without echo on a terminal) or the environment variable UNDERSTUDY_TOKEN. \
+            --token TOKEN also works but shows the token to every user of this machine (ps).
             """)
 
     @Option(help: "The server, e.g. http://10.0.0.5:8080 or https://backup:8443.") var server: String
-    @Option(help: "An access token (`understudy token create --name NAME` on the server).") var token: String
+    @Option(name: .customLong("token-file"), help: ArgumentHelp(
+        "Read the access token (`understudy token create` on the server) from this file; - reads standard input.",
+        valueName: "file")) var tokenFile: String?
+    @Option(help: "The access token itself: visible to other users in ps; prefer --token-file or UNDERSTUDY_TOKEN.") var token: String?
     @Option(help: "The machine to restore; without it the client asks.") var machine: String?
     @Option(help: "The point: an id, `latest`, or @ISO8601-time.") var point = "latest"
     @Option(help: "The disk (/dev/sdX) or image file to write.") var target: String?
@@ -35,7 +42,15 @@ struct RescueCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let connection = try RescueConnection(.init(server: server, token: token, caCertificate: caCert, insecure: insecure))
+        let connection: RescueConnection
+        do {
+            let resolved = try TokenSource.resolve(argument: token, file: tokenFile)
+            if let warning = resolved.warning { FileHandle.standardError.write(Data("understudy-rescue: \(warning)\n".utf8)) }
+            connection = try RescueConnection(.init(server: server, token: resolved.token, caCertificate: caCert, insecure: insecure))
+        } catch let error as RescueError {
+            FileHandle.standardError.write(Data("understudy-rescue: \(error.message)\n".utf8))
+            throw ExitCode(1)
+        }
         // The HTTP client is shut down exactly once, whatever happened, before the exit status.
         let outcome: Result<Int, any Error>
         do { outcome = .success(try await restore(connection)) } catch { outcome = .failure(error) }

@@ -79,6 +79,18 @@ extension Understudy {
         @Option(help: "Serve chunks to rescue clients on HOST:PORT (port 0 picks a free one; the address is printed).") var listen: String?
         @Option(name: .customLong("tls-cert"), help: "PEM certificate chain: serve https.") var tlsCert: String?
         @Option(name: .customLong("tls-key"), help: "PEM private key of --tls-cert.") var tlsKey: String?
+        @Option(help: "Seconds a new connection has to send its first request head.") var headerTimeout = 10.0
+        @Option(help: "Seconds a request body has to arrive after its head.") var bodyTimeout = 30.0
+        @Option(help: "Seconds an open connection may wait for its next request.") var idleTimeout = 75.0
+        @Option(help: "Connections without a valid token held at once; a new one closes the oldest.") var maxUnauthenticated = 256
+
+        func validate() throws {
+            for (name, value) in [("--header-timeout", headerTimeout), ("--body-timeout", bodyTimeout), ("--idle-timeout", idleTimeout)]
+            where !(value > 0 && value <= 86400) {
+                throw ValidationError("\(name) must be more than 0 and at most 86400 seconds")
+            }
+            guard (1...65536).contains(maxUnauthenticated) else { throw ValidationError("--max-unauthenticated must be 1 to 65536") }
+        }
 
         func run() throws {
             try BlockingTask.run { try await serve() }
@@ -86,8 +98,16 @@ extension Understudy {
 
         func serve() async throws {
             // Bad listen options fail before anything is locked or started.
-            let options = try listen.map { try ChunkServer.Options(listen: $0, certificate: tlsCert, key: tlsKey) }
+            let options = try listen.map { listen in
+                var options = try ChunkServer.Options(listen: listen, certificate: tlsCert, key: tlsKey)
+                options.headerTimeout = headerTimeout
+                options.bodyTimeout = bodyTimeout
+                options.idleTimeout = idleTimeout
+                options.maxUnauthenticated = maxUnauthenticated
+                return options
+            }
             let store = try global.openStore()
+            let server = try options.map { try ChunkServer(store: store, options: $0) }
             let lock = try StoreLock(path: store.path + "/locks/scheduler.lock", purpose: "run the scheduler")
             defer { withExtendedLifetime(lock) {} }
             let quiet = global.quiet
@@ -111,8 +131,12 @@ extension Understudy {
             }
             if !quiet { FileHandle.standardError.write(Data("understudy serve: scheduler running for \(store.path)\n".utf8)) }
             let until = duration.map { Date().addingTimeInterval($0) }
-            guard let options else { return try await scheduler.run(until: until) }
-            let server = try ChunkServer(store: store, options: options)
+            guard let options, let server else { return try await scheduler.run(until: until) }
+            // One descriptor a connection: the usual soft limit of 1,024 is far below the hard one.
+            let files = FileLimit.raise()
+            if !quiet && files.after > files.before {
+                FileHandle.standardError.write(Data("understudy serve: open-file limit raised from \(files.before) to \(files.after)\n".utf8))
+            }
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
                     try await server.run { port in

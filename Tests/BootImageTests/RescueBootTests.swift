@@ -37,7 +37,7 @@ struct BakedImages: Sendable {
 
     /// The arguments /init must pass for the baked settings.
     static var bakedArguments: [String] {
-        ["--server", GuestNetwork.server, "--token", token, "--machine", machine, "--point", point, "--target", target, "--yes"]
+        ["--server", GuestNetwork.server, "--machine", machine, "--point", point, "--target", target, "--yes"]
     }
 }
 
@@ -45,7 +45,8 @@ struct BakedImages: Sendable {
 @Suite("Rescue boot images", .serialized, .enabled(if: RescueBoot.available, "needs qemu-system-x86_64, xorriso, cc and a /boot/vmlinuz-*"))
 struct RescueBootTests {
     /// What every unattended boot with the baked settings shows on its serial console.
-    static func expectUnattended(_ boot: RescueBoot.Boot, result: String = "UNDERSTUDY-RESCUE: OK", arguments: [String] = BakedImages.bakedArguments) {
+    static func expectUnattended(_ boot: RescueBoot.Boot, result: String = "UNDERSTUDY-RESCUE: OK", arguments: [String] = BakedImages.bakedArguments,
+                                 token: String = BakedImages.token) {
         let log = boot.log
         #expect(boot.result == result, "\(log)")
         #expect(log.contains("Linux version"), "no kernel messages on the serial console")
@@ -55,7 +56,9 @@ struct RescueBootTests {
             #expect(log.contains("FAKE-RESCUE target \(arguments[i + 1]) block-device=1"), "the target disk is missing: \(log)")
         }
         #expect(log.contains("FAKE-RESCUE server 10.0.2.100:8080 answered: \(GuestNetwork.answer)"), "the client could not reach the server: \(log)")
-        #expect(log.contains("understudy: running understudy-rescue ") && log.contains("--token (hidden)"))
+        // The token reaches the client in its environment, never on its command line (ps).
+        #expect(log.contains("FAKE-RESCUE env UNDERSTUDY_TOKEN=\(token)"), "\(log)")
+        #expect(log.contains("understudy: running understudy-rescue ") && log.contains("(token in UNDERSTUDY_TOKEN)"))
         #expect(log.contains("understudy: powering off"))
     }
 }

@@ -24,6 +24,7 @@ enum FakeRescue {
             if (i + 1 < argc && !strcmp(argv[i], "--machine")) machine = argv[i + 1];
             if (i + 1 < argc && !strcmp(argv[i], "--target")) target = argv[i + 1];
           }
+          if (getenv("UNDERSTUDY_TOKEN")) printf("FAKE-RESCUE env UNDERSTUDY_TOKEN=%s\n", getenv("UNDERSTUDY_TOKEN"));
           struct stat st;
           if (target) printf("FAKE-RESCUE target %s block-device=%d\n", target, stat(target, &st) == 0 && S_ISBLK(st.st_mode));
           if (server && !strncmp(server, "http://", 7)) {

@@ -60,11 +60,16 @@ public final class RescueHarness {
         server = nil
     }
 
-    /// Runs `understudy-rescue` with the server and token filled in.
-    public func rescue(_ args: [String], input: String? = nil) -> CLI.Result {
+    /// Runs `understudy-rescue` with the server filled in and the token in `UNDERSTUDY_TOKEN`
+    /// (unless `tokenInEnvironment` is false); `environment` adds to or overrides the variables.
+    public func rescue(_ args: [String], input: String? = nil, tokenInEnvironment: Bool = true,
+                       environment: [String: String] = [:]) -> CLI.Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.rescueBinary)
-        process.arguments = ["--server", url, "--token", token] + args
+        process.arguments = ["--server", url] + args
+        var variables = ProcessInfo.processInfo.environment
+        variables["UNDERSTUDY_TOKEN"] = tokenInEnvironment ? token : nil
+        process.environment = variables.merging(environment) { $1 }
         let out = Pipe(), err = Pipe(), inp = Pipe()
         process.standardOutput = out
         process.standardError = err
