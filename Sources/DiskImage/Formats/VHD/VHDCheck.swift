@@ -44,8 +44,9 @@ enum VHDCheck {
         guard blockSize >= 512, blockSize & (blockSize - 1) == 0 else {
             return out + ["block size \(header.blockSize) is not a power of two of at least 512"]
         }
-        let needed = (Int64(footer.currentSize) + blockSize - 1) / blockSize
-        if Int64(header.maxTableEntries) != needed {
+        // (A size past the VHD maximum is reported above; the count is meaningless then.)
+        let needed = Binary.divideUp(min(Binary.offset(footer.currentSize), VHDSpec.maxSize), blockSize)
+        if footer.currentSize <= UInt64(VHDSpec.maxSize), Int64(header.maxTableEntries) != needed {
             out.append("BAT has \(header.maxTableEntries) entries for a disk needing \(needed) (Azure requires exactly that many)")
         }
 
@@ -59,7 +60,7 @@ enum VHDCheck {
         let stride = header.bitmapBytes + blockSize
         for (block, entry) in image.bat.enumerated() where entry != VHDSpec.unallocated {
             let start = Int64(entry) * 512
-            if start + stride > image.footerOffset {
+            if start + stride > image.footerOffset, out.count < Problems.limit {
                 out.append("block \(block) at \(start) ends at \(start + stride), past the footer at \(image.footerOffset)")
             }
             regions.append((start, start + stride, "block \(block)"))
