@@ -40,10 +40,10 @@ for kind in ${KINDS//,/ }; do
   UNDERSTUDY_FUZZ_SEED=$SEED UNDERSTUDY_FUZZ_REPORT=$WORK/report.jsonl UNDERSTUDY_FUZZ_TRACE=$WORK/trace \
   UNDERSTUDY_FUZZ_SAVE=$saved UNDERSTUDY_FUZZ_SAVE_EVERY=$EVERY \
     /usr/bin/time -f '%M %e' -o "$WORK/$kind.time" \
-    swift test --skip-build --filter 'ImageFuzzTests' >"$WORK/$kind.log" 2>&1
+    "$REPO/.build/debug/UnderstudyPackageTests.xctest" --testing-library swift-testing --filter 'ImageFuzzTests' >"$WORK/$kind.log" 2>&1
   status=$?
   set -e
-  echo "$kind in-process: exit $status, $(($(date +%s) - start)) s, $(cut -d' ' -f1 "$WORK/$kind.time") KiB peak"
+  echo "$kind in-process: exit $status, $(($(date +%s) - start)) s, $(tail -1 "$WORK/$kind.time" | cut -d' ' -f1) KiB peak"
   if [ $status -ne 0 ]; then
     echo "  FAILED; last mutants started:"; cat "$WORK"/trace.*"$kind"* 2>/dev/null | sed 's/^/    /'
     grep -E 'FUZZ HANG|Fatal error|✘' "$WORK/$kind.log" | head -20 | sed 's/^/    /'
@@ -57,6 +57,8 @@ for kind in ${KINDS//,/ }; do
       timeout 10 /usr/bin/time -f '%M' -o "$WORK/one.time" "$BIN" image $cmd "$f" >/dev/null 2>"$WORK/one.err"
       code=$?
       set -e
+      # 126/127: the binary could not be run at all (missing, or being relinked): not a result.
+      if [ $code -eq 126 ] || [ $code -eq 127 ]; then echo "cannot run $BIN: $(cat "$WORK/one.err")" >&2; exit 1; fi
       rss=$(tail -1 "$WORK/one.time" 2>/dev/null | grep -Eo '^[0-9]+$' || echo 0)
       echo "$cmd $code $rss $(basename "$f")" >>"$WORK/$kind.cli"
       if [ $code -ge 124 ]; then echo "  CLI $cmd $(basename "$f"): exit $code: $(head -c 300 "$WORK/one.err")"; fi

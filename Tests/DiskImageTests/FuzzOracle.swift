@@ -32,16 +32,27 @@ struct FuzzOracle {
         blockSize = f.b.blockSize
     }
 
-    /// The guest's bytes as qemu-img reads them, or nil if it cannot.
+    /// The guest's bytes as qemu-img reads them (`--salvage`: a cluster it cannot read, such as
+    /// a damaged compressed one, reads as zeros), or nil if it cannot open the image at all.
     func guest(_ path: String) -> [UInt8]? {
         let out = path + ".guest"
         defer { try? FileManager.default.removeItem(atPath: out) }
-        guard shell("qemu-img convert -f \(QemuImg.driver(format)) -O raw '\(path)' '\(out)' 2>&1").status == 0 else { return nil }
+        guard shell("qemu-img convert --salvage -f \(QemuImg.driver(format)) -O raw '\(path)' '\(out)' 2>&1").status == 0 else { return nil }
         return FileManager.default.contents(atPath: out).map(Array.init)
     }
 
-    /// "exact" or "carried data damage", or throws describing what is wrong.
-    func judge(mutant: [UInt8]) throws -> String {
+    /// "exact" or "carried data damage", or throws describing what is wrong; a wrong mutant is
+    /// kept in `UNDERSTUDY_FUZZ_SAVE` (when set) as `WRONG-N.img`, to be replayed.
+    func judge(mutant: [UInt8], n: Int) throws -> String {
+        do { return try judge(mutant: mutant) } catch {
+            if let folder = ProcessInfo.processInfo.environment["UNDERSTUDY_FUZZ_SAVE"] {
+                try? Data(mutant).write(to: URL(fileURLWithPath: folder + "/WRONG-\(n).img"))
+            }
+            throw error
+        }
+    }
+
+    private func judge(mutant: [UInt8]) throws -> String {
         if QemuImg.same(image, format: format, as: bPath).0 { return "exact" }
         guard let post = guest(image) else { throw CLIError(message: "qemu-img cannot read the updated image") }
         guard post.count == b.count else { throw CLIError(message: "the updated image's virtual size is \(post.count), the point's \(b.count)") }

@@ -92,7 +92,7 @@ struct ImageFuzzTests {
                 }
             }
             if updated {
-                do { run.refine("updated", as: "updated, " + (try oracle.judge(mutant: bytes))) } catch {
+                do { run.refine("updated", as: "updated, " + (try oracle.judge(mutant: bytes, n: n))) } catch {
                     failures.append("mutant \(n): \(error)")
                     run.refine("updated", as: "updated WRONG")
                 }

@@ -25,6 +25,8 @@ struct QCOW2Checker {
         }
         let layout = h.layoutProblems(fileSize: size)
         guard layout.isEmpty else { return (layout, 0) }
+        let extensions = h.extensionProblems(try file.read(Int(min(h.clusterSize, size)), at: 0))
+        guard extensions.isEmpty else { return (extensions, 0) }
         guard h.refcountOrder == 4 else { return ([], 0) }  // only 16-bit refcounts are recounted
         var p = Problems()
         let c = h.clusterSize

@@ -113,8 +113,14 @@ struct QCOW2Header: Equatable {
         guard version == 2 || version == 3 else { return ["unsupported version \(version)"] }
         guard (9...21).contains(clusterBits) else { return ["cluster bits \(clusterBits) outside 9...21"] }
         guard refcountOrder <= 6 else { return ["refcount order \(refcountOrder) above 6"] }
-        var out: [String] = []
+        var out = fieldProblems()
         let c = clusterSize
+        if nbSnapshots > 0, Binary.end(Binary.offset(snapshotsOffset), Int64(nbSnapshots) * 40, within: fileSize) == nil || snapshotsOffset % UInt64(c) != 0 {
+            out.append("snapshot table (\(nbSnapshots) snapshots at \(snapshotsOffset)) is misaligned or lies beyond the end of the file")
+        }
+        if backingFileOffset != 0, backingFileSize > 1023 || backingFileOffset > UInt64(c) || UInt64(backingFileSize) > UInt64(c) - backingFileOffset {
+            out.append("backing file name (\(backingFileSize) bytes at \(backingFileOffset)) does not fit in the first cluster")
+        }
         let l1Bytes = Int64(l1Size) * 8
         if l1Bytes > Self.maxL1Bytes {
             out.append("L1 table of \(l1Size) entries exceeds QEMU's \(Self.maxL1Bytes >> 20) MiB limit")
@@ -137,6 +143,46 @@ struct QCOW2Header: Equatable {
             out.append("refcount table (\(tableBytes) bytes at \(refcountTableOffset)) lies beyond the end of the file (\(fileSize) bytes)")
         }
         return out
+    }
+
+    /// Header fields QEMU refuses to open an image with (block/qcow2.c `qcow2_do_open`,
+    /// `validate_compression_type`): a reader we rely on must be able to read what we leave.
+    private func fieldProblems() -> [String] {
+        var out: [String] = []
+        if cryptMethod > 2 { out.append("unknown encryption method \(cryptMethod)") }
+        if nbSnapshots > 65536 { out.append("\(nbSnapshots) snapshots, more than QEMU's 65536") }
+        guard version == 3 else { return out }
+        if headerLength < 104 || Int64(headerLength) > clusterSize || headerLength % 8 != 0 {
+            out.append("header length \(headerLength) is not a multiple of 8 between 104 and the cluster size")
+        }
+        if compressionType > 1 { out.append("unknown compression type \(compressionType)") }
+        if (compressionType != 0) != (incompatibleFeatures & Self.compressionTypeBit != 0) {
+            out.append("compression type \(compressionType) and its incompatible feature bit disagree")
+        }
+        return out
+    }
+
+    /// Header extensions (spec "Header extensions"), walked as QEMU walks them
+    /// (`qcow2_read_extensions`) through `cluster`, the file's first cluster: one QEMU refuses
+    /// leaves an image no reader opens, however sound its tables.
+    func extensionProblems(_ cluster: [UInt8]) -> [String] {
+        let end = backingFileOffset != 0 ? min(Int(clamping: backingFileOffset), cluster.count) : cluster.count
+        var at = version == 3 ? Int(headerLength) : 72
+        while at < end {
+            guard at + 8 <= end else { return ["header extension at \(at) runs past the end of the header area"] }
+            let type = Binary.loadBE(UInt32.self, cluster, at), length = Int(Binary.loadBE(UInt32.self, cluster, at + 4))
+            at += 8
+            guard length <= end - at else { return ["header extension 0x\(String(type, radix: 16)) of \(length) bytes runs past the end of the header area"] }
+            switch type {
+            case Self.extensionEnd: return []
+            case Self.backingFormatExtension where length >= 16: return ["backing format name of \(length) bytes is too long"]
+            case 0x0537_BE77 where cryptMethod != 2: return ["encryption header extension in an image that is not LUKS-encrypted"]
+            case 0x2385_2875 where autoclearFeatures & 1 != 0: return ["persistent bitmaps, which Understudy neither checks nor keeps up to date"]
+            default: break
+            }
+            at += (length + 7) & ~7
+        }
+        return []
     }
 
     /// Parses a header; nil if the magic is wrong.
