@@ -38,6 +38,18 @@ struct HostileImageTests {
         try expectRefused(f.image, format: QCOW2Format.self)
     }
 
+    /// Header fields QEMU refuses to open an image with: the image would be unreadable after
+    /// an update, so `check` (and the update's pre-check) must name them.
+    @Test(arguments: [(104, UInt8(2)), (104, UInt8(0)), (103, UInt8(0x60))])
+    func qcow2FieldsQemuRefuses(_ offset: Int, _ value: UInt8) throws {
+        let c = FormatCase(format: "qcow2", variant: "v3", compress: true)
+        let f = try HostileImage.fixture(c)
+        try HostileImage.write(f.image, at: Int64(offset), [value])
+        let problems = try QCOW2Format.check(PlainImageFile(readingFrom: f.image))
+        #expect(!problems.isEmpty)
+        #expect(QemuImg.check(f.image, format: "qcow2").status != 0, "qemu-img opens it after all")
+    }
+
     /// The finding's 15 GB case: a header alone, naming a 2^31-entry L1 table.
     @Test func qcow2HugeL1TableInATinyFile() throws {
         let f = try HostileImage.fixture(Self.qcow2)

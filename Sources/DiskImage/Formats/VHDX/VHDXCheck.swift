@@ -14,12 +14,11 @@ enum VHDXCheck {
         if image.header.sequenceNumber == .max { out.append("the header's sequence number is at its maximum: no newer header can follow it") }
         if fileSize % mib != 0 { out.append("file size \(fileSize) is not a whole number of MiB") }
 
-        var regions: [(start: Int64, end: Int64, what: String)] = [
-            (0, mib, "the header section"),
-            (log.start, logEnd, "the log"),
-            (image.metadataRegion.fileOffset, image.metadataRegion.fileOffset + image.metadataRegion.length, "the metadata region"),
-            (image.batRegion.fileOffset, image.batRegion.fileOffset + image.batRegion.length, "the BAT region"),
-        ]
+        var regions = RegionMap { "payload block \($0)" }
+        regions.add(0, mib, "the header section")
+        regions.add(log.start, logEnd, "the log")
+        regions.add(image.metadataRegion.fileOffset, image.metadataRegion.fileOffset + image.metadataRegion.length, "the metadata region")
+        regions.add(image.batRegion.fileOffset, image.batRegion.fileOffset + image.batRegion.length, "the BAT region")
         let layout = image.layout
         var payload: Int64 = 0
         for (index, raw) in image.bat.enumerated() {
@@ -37,7 +36,7 @@ enum VHDXCheck {
             case VHDXSpec.blockFullyPresent:
                 let start = entry.fileOffset, end = Binary.end(start, layout.blockSize, within: .max) ?? .max
                 if end > fileSize { out.append("payload block \(payload) (\(start)..<\(end)) runs past the file's end \(fileSize)") }
-                regions.append((start, end, "payload block \(payload)"))
+                regions.add(start, end, block: Int(payload))
             case 0, 1, 2, 3:
                 // FileOffsetMB is reserved in these states; Hyper-V refuses a zero block with one.
                 if entry.fileOffset != 0 && entry.state == VHDXSpec.blockZero {
@@ -47,12 +46,7 @@ enum VHDXCheck {
                 out.append("payload block \(payload) has state \(entry.state), invalid in a dynamic disk")
             }
         }
-        regions.sort { $0.start < $1.start }
-        for (a, b) in zip(regions, regions.dropFirst()) where b.start < a.end {
-            out.append("\(b.what) at \(b.start) overlaps \(a.what) (\(a.start)..<\(a.end))")
-            if out.count > 40 { break }
-        }
-        return out
+        return out + regions.overlaps(limit: Problems.limit)
     }
 
     private static func hex(_ v: UInt64) -> String { "0x" + String(v, radix: 16) }
