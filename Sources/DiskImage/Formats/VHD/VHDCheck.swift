@@ -57,7 +57,10 @@ enum VHDCheck {
         regions.add(Int64(footer.dataOffset), Int64(footer.dataOffset) + Int64(VHDSpec.dynamicHeaderSize), "the dynamic header")
         regions.add(Int64(header.tableOffset), tableEnd, "the BAT")
         let stride = header.bitmapBytes + blockSize
-        for (block, entry) in image.bat.enumerated() where entry != VHDSpec.unallocated {
+        // Entries past the disk's last block address nothing and a count that differs is reported
+        // above: examining only the disk's blocks bounds the work by the disk (≤ 2040 GiB: 1 Mi
+        // entries), not by a damaged count.
+        for (block, entry) in image.bat.prefix(Int(needed)).enumerated() where entry != VHDSpec.unallocated {
             let start = Int64(entry) * 512
             if start + stride > image.footerOffset, out.count < Problems.limit {
                 out.append("block \(block) at \(start) ends at \(start + stride), past the footer at \(image.footerOffset)")
