@@ -106,7 +106,10 @@ let package = Package(
         ),
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: upcoming),
         .testTarget(name: "BlockStoreTests", dependencies: ["BlockStore", "Capture", "DiskImage", "Zstd", "TestSupport"], swiftSettings: upcoming),
-        .testTarget(name: "DiskImageTests", dependencies: ["BlockStore", "Capture", "DiskImage", "TestSupport"], swiftSettings: upcoming),
+        .testTarget(
+            name: "DiskImageTests", dependencies: ["BlockStore", "Capture", "DiskImage", "TestSupport"],
+            exclude: ["FuzzCorpus"], swiftSettings: upcoming
+        ),
         .testTarget(name: "LibvirtTests", dependencies: ["Libvirt", "TestSupport"], swiftSettings: upcoming),
         .testTarget(
             name: "StandbyTests", dependencies: ["BlockStore", "DiskImage", "Libvirt", "Standby", "TestSupport"],

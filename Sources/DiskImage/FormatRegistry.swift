@@ -29,6 +29,7 @@ public enum FormatRegistry {
     /// The format a file is in, by probing its header and trailer; nil if none claims it.
     public static func probe(_ file: any ImageFile) throws -> (any DiskImageFormat.Type)? {
         let size = file.size
+        guard size > 0 else { return nil }
         var header = [UInt8](repeating: 0, count: Int(min(65536, size)))
         _ = try header.withUnsafeMutableBytes { try file.read(into: $0.baseAddress!, count: $0.count, at: 0) }
         var trailer = [UInt8](repeating: 0, count: Int(min(512, size)))

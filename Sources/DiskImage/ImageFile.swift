@@ -18,15 +18,27 @@ extension ImageFile {
         try bytes.withUnsafeBytes { try write($0, at: offset) }
     }
 
-    /// Reads exactly `count` bytes or fails naming the file as truncated.
+    /// Reads exactly `count` bytes or fails naming the file as truncated. The range is checked
+    /// against the file's size *before* anything is allocated: offsets and lengths often come
+    /// from the file itself, and a damaged one must cost an error, not gigabytes of memory.
     public func read(_ count: Int, at offset: Int64) throws -> [UInt8] {
+        try checkRange(Int64(count), at: offset)
         var out = [UInt8](repeating: 0, count: count)
+        guard count > 0 else { return out }
         let n = try out.withUnsafeMutableBytes { try read(into: $0.baseAddress!, count: count, at: offset) }
         guard n == count else {
             throw StoreError(.unsupported, "\(path) is truncated: wanted \(count) bytes at offset \(offset), the file ends at \(size)",
                              at: .init(offset: offset, path: path))
         }
         return out
+    }
+
+    /// Throws unless `[offset, offset + count)` lies inside the file.
+    func checkRange(_ count: Int64, at offset: Int64) throws {
+        guard Binary.end(offset, count, within: size) != nil else {
+            throw StoreError(.unsupported, "\(path) is truncated or damaged: wanted \(count) bytes at offset \(offset), the file ends at \(size)",
+                             at: .init(offset: max(0, offset), path: path))
+        }
     }
 }
 

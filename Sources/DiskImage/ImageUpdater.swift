@@ -89,6 +89,13 @@ public enum ImageUpdater {
                 try JournaledFile.removeJournal(of: path)
                 return try rebuild("\(format.name) \(variant) cannot be updated in place")
             }
+            // Sound tables are not enough: a header now describing a disk of another size would
+            // have the update leave an image that reads as neither point.
+            let built = format.virtualSize(diskSize: old.diskSize, variant: variant)
+            let shown = try format.info(file).virtualSize
+            guard shown == built else {
+                throw ImageDamage.refuseUpdate(file, problems: ["its header describes a \(shown)-byte disk, but it was built for \(built) bytes"])
+            }
             var changed: [BlockFeeder.Item] = []
             var zeroed: [Int] = []
             try BlockIndexReader.diff(old.index, point.index, chunks: store.chunks) { block, id in

@@ -10,7 +10,8 @@ struct FormatCase: CustomTestStringConvertible, Sendable {
     let format: String
     let variant: String
     let compress: Bool
-    var testDescription: String { "\(format) \(variant)\(compress ? " compressed" : "")" }
+    var ova = false
+    var testDescription: String { "\(format) \(variant)\(compress ? " compressed" : "")\(ova ? " OVA" : "")" }
 
     static var all: [FormatCase] {
         FormatRegistry.all.flatMap { f in f.variants.map { FormatCase(format: f.name, variant: $0, compress: false) } }
@@ -22,6 +23,7 @@ struct FormatCase: CustomTestStringConvertible, Sendable {
         o.format = try FormatRegistry.format(named: format)
         o.variant = variant
         o.compress = compress
+        o.ova = ova
         o.force = true
         return o
     }

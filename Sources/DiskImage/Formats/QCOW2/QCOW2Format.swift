@@ -21,14 +21,21 @@ public enum QCOW2Format: DiskImageFormat {
     }
 
     public static func openForUpdate(_ file: any ImageFile, options: ImageOptions) throws -> (any BlockSink)? {
+        // Every entry the update follows must be sound first (bounded by the file's size).
+        let problems = try QCOW2Checker(file: file).findings().problems
+        guard problems.isEmpty else { throw ImageDamage.refuseUpdate(file, problems: problems) }
         let image = try QCOW2Image(opening: file)
         guard (image.header.compressionType == 1) == options.compress || !options.compress else { return nil }
         return QCOW2Sink(image: image, options: options)
     }
 
     public static func info(_ file: any ImageFile) throws -> ImageInfo {
-        guard let h = QCOW2Header.decode(try file.read(min(4096, Int(file.size)), at: 0)) else {
+        guard let h = QCOW2Header.decode(try file.read(Int(min(4096, file.size)), at: 0)) else {
             throw StoreError(.unsupported, "\(file.path) is not a qcow2 image", at: .init(path: file.path))
+        }
+        let problems = h.layoutProblems(fileSize: file.size)
+        guard problems.isEmpty else {
+            throw StoreError(.unsupported, "\(file.path) is a damaged qcow2 image: \(problems.joined(separator: "; "))", at: .init(path: file.path))
         }
         return ImageInfo(format: name, variant: "v\(h.version)", virtualSize: Int64(h.size), fileSize: file.size, details: [
             "cluster size": String(h.clusterSize),
@@ -86,5 +93,7 @@ final class QCOW2Sink: BlockSink {
 
     func finish() throws {
         try image.flush()
+        // Leaks waste space but mislead no reader; anything else means we wrote a broken image.
+        try ImageDamage.verifyOwnOutput("qcow2", image.file, problems: try QCOW2Checker(file: image.file).findings().problems)
     }
 }

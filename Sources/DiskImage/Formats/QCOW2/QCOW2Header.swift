@@ -40,6 +40,17 @@ struct QCOW2Header: Equatable {
     var l2Entries: Int64 { clusterSize / 8 }
     /// Offset mask and sector-count shift of a compressed L2 entry (spec: x = 62 - (cluster_bits - 8)).
     var compressedOffsetBits: Int { 62 - (Int(clusterBits) - 8) }
+    /// Bits 9-63 of a refcount table entry hold a refcount block's offset.
+    static let refcountOffsetMask: UInt64 = 0xFFFF_FFFF_FFFF_FE00
+
+    /// The host bytes a compressed L2 entry names: its first byte and its last (the sector
+    /// count covers at most two clusters, so the span touches at most three).
+    func compressedSpan(_ entry: UInt64) -> (start: Int64, last: Int64) {
+        let bits = UInt64(compressedOffsetBits)
+        let start = Int64(entry & ((1 << bits) - 1))
+        let sectors = Int64((entry >> bits) & ((1 << (62 - bits)) - 1)) + 1
+        return (start, (start & ~511) + sectors * 512 - 1)
+    }
 
     static let backingFormatExtension: UInt32 = 0xE279_2ACA
 
@@ -88,6 +99,90 @@ struct QCOW2Header: Equatable {
         Binary.storeBE(headerLength, &b, 100)
         b[104] = compressionType
         return b
+    }
+
+    /// QEMU's own ceilings (block/qcow2.h `QCOW_MAX_L1_SIZE`, `QCOW_MAX_REFTABLE_SIZE`): a
+    /// header asking for more is damaged, and nothing larger is ever allocated for it.
+    static let maxL1Bytes: Int64 = 32 << 20
+    static let maxRefcountTableBytes: Int64 = 8 << 20
+
+    /// What makes the header unusable for reading the image in `fileSize` bytes: fields out of
+    /// range, tables that are misaligned, too large or not inside the file. Empty: every table
+    /// the header names can be read, and every size derived from it fits in an `Int64`.
+    func layoutProblems(fileSize: Int64) -> [String] {
+        guard version == 2 || version == 3 else { return ["unsupported version \(version)"] }
+        guard (9...21).contains(clusterBits) else { return ["cluster bits \(clusterBits) outside 9...21"] }
+        guard refcountOrder <= 6 else { return ["refcount order \(refcountOrder) above 6"] }
+        var out = fieldProblems()
+        let c = clusterSize
+        if nbSnapshots > 0, Binary.end(Binary.offset(snapshotsOffset), Int64(nbSnapshots) * 40, within: fileSize) == nil || snapshotsOffset % UInt64(c) != 0 {
+            out.append("snapshot table (\(nbSnapshots) snapshots at \(snapshotsOffset)) is misaligned or lies beyond the end of the file")
+        }
+        if backingFileOffset != 0, backingFileSize > 1023 || backingFileOffset > UInt64(c) || UInt64(backingFileSize) > UInt64(c) - backingFileOffset {
+            out.append("backing file name (\(backingFileSize) bytes at \(backingFileOffset)) does not fit in the first cluster")
+        }
+        let l1Bytes = Int64(l1Size) * 8
+        if l1Bytes > Self.maxL1Bytes {
+            out.append("L1 table of \(l1Size) entries exceeds QEMU's \(Self.maxL1Bytes >> 20) MiB limit")
+        } else if size > UInt64(Int64(l1Size) * (c * l2Entries)) {
+            // (At most 2^22 entries of 2^39 bytes each here: no overflow.)
+            out.append("virtual size \(size) needs more than the \(l1Size) L1 entries the header gives")
+        }
+        let l1 = Binary.offset(l1TableOffset)
+        if l1 % c != 0 { out.append("L1 table offset \(l1TableOffset) is not cluster aligned") }
+        if l1Bytes <= Self.maxL1Bytes, Binary.end(l1, l1Bytes, within: fileSize) == nil {
+            out.append("L1 table (\(l1Bytes) bytes at \(l1TableOffset)) lies beyond the end of the file (\(fileSize) bytes)")
+        }
+        let table = Binary.offset(refcountTableOffset)
+        let tableBytes = Int64(refcountTableClusters) * c
+        if refcountTableClusters == 0 { out.append("no refcount table") }
+        if table % c != 0 || table == 0 { out.append("refcount table offset \(refcountTableOffset) is not a cluster-aligned offset past the header") }
+        if tableBytes > Self.maxRefcountTableBytes {
+            out.append("refcount table of \(refcountTableClusters) clusters exceeds QEMU's \(Self.maxRefcountTableBytes >> 20) MiB limit")
+        } else if Binary.end(table, tableBytes, within: fileSize) == nil {
+            out.append("refcount table (\(tableBytes) bytes at \(refcountTableOffset)) lies beyond the end of the file (\(fileSize) bytes)")
+        }
+        return out
+    }
+
+    /// Header fields QEMU refuses to open an image with (block/qcow2.c `qcow2_do_open`,
+    /// `validate_compression_type`): a reader we rely on must be able to read what we leave.
+    private func fieldProblems() -> [String] {
+        var out: [String] = []
+        if cryptMethod > 2 { out.append("unknown encryption method \(cryptMethod)") }
+        if nbSnapshots > 65536 { out.append("\(nbSnapshots) snapshots, more than QEMU's 65536") }
+        guard version == 3 else { return out }
+        if headerLength < 104 || Int64(headerLength) > clusterSize || headerLength % 8 != 0 {
+            out.append("header length \(headerLength) is not a multiple of 8 between 104 and the cluster size")
+        }
+        if compressionType > 1 { out.append("unknown compression type \(compressionType)") }
+        if (compressionType != 0) != (incompatibleFeatures & Self.compressionTypeBit != 0) {
+            out.append("compression type \(compressionType) and its incompatible feature bit disagree")
+        }
+        return out
+    }
+
+    /// Header extensions (spec "Header extensions"), walked as QEMU walks them
+    /// (`qcow2_read_extensions`) through `cluster`, the file's first cluster: one QEMU refuses
+    /// leaves an image no reader opens, however sound its tables.
+    func extensionProblems(_ cluster: [UInt8]) -> [String] {
+        let end = backingFileOffset != 0 ? min(Int(clamping: backingFileOffset), cluster.count) : cluster.count
+        var at = version == 3 ? Int(headerLength) : 72
+        while at < end {
+            guard at + 8 <= end else { return ["header extension at \(at) runs past the end of the header area"] }
+            let type = Binary.loadBE(UInt32.self, cluster, at), length = Int(Binary.loadBE(UInt32.self, cluster, at + 4))
+            at += 8
+            guard length <= end - at else { return ["header extension 0x\(String(type, radix: 16)) of \(length) bytes runs past the end of the header area"] }
+            switch type {
+            case Self.extensionEnd: return []
+            case Self.backingFormatExtension where length >= 16: return ["backing format name of \(length) bytes is too long"]
+            case 0x0537_BE77 where cryptMethod != 2: return ["encryption header extension in an image that is not LUKS-encrypted"]
+            case 0x2385_2875 where autoclearFeatures & 1 != 0: return ["persistent bitmaps, which Understudy neither checks nor keeps up to date"]
+            default: break
+            }
+            at += (length + 7) & ~7
+        }
+        return []
     }
 
     /// Parses a header; nil if the magic is wrong.

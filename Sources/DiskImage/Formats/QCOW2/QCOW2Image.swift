@@ -51,30 +51,30 @@ final class QCOW2Image {
         try file.truncate(to: Int64(counts.count) * h.clusterSize)
     }
 
-    /// An existing image, to update in place.
+    /// An existing image, to update in place. The caller has run `QCOW2Checker` on it: every
+    /// table and entry followed here lies inside the file and refcounts match their use.
     init(opening file: any ImageFile) throws {
         self.file = file
-        guard let h = QCOW2Header.decode(try file.read(min(4096, Int(file.size)), at: 0)) else {
+        guard let h = QCOW2Header.decode(try file.read(Int(min(4096, file.size)), at: 0)) else {
             throw StoreError(.unsupported, "\(file.path) is not a qcow2 image", at: .init(path: file.path))
         }
         try Self.checkSupported(h, path: file.path)
+        let layout = h.layoutProblems(fileSize: file.size)
+        guard layout.isEmpty else { throw ImageDamage.refuseUpdate(file, problems: layout) }
         header = h
         let l1Bytes = try file.read(Int(h.l1Size) * 8, at: Int64(h.l1TableOffset))
         l1 = (0..<Int(h.l1Size)).map { Binary.loadBE(UInt64.self, l1Bytes, $0 * 8) }
         let tableBytes = try file.read(Int(h.refcountTableClusters) * Int(h.clusterSize), at: Int64(h.refcountTableOffset))
-        refcountTable = (0..<(tableBytes.count / 8)).map { Binary.loadBE(UInt64.self, tableBytes, $0 * 8) }
+        refcountTable = (0..<(tableBytes.count / 8)).map { Binary.loadBE(UInt64.self, tableBytes, $0 * 8) & QCOW2Header.refcountOffsetMask }
         let fileClusters = Int(Binary.divideUp(file.size, h.clusterSize))
         counts = Array(repeating: 0, count: fileClusters)
+        // Only the blocks describing the file's clusters: refcounts past the end are rewritten
+        // from `counts` (zeros) when the file grows into them.
         let perBlock = Int(h.clusterSize) / 2
-        for (index, offset) in refcountTable.enumerated() where offset != 0 {
-            let block = try file.read(Int(h.clusterSize), at: Int64(offset))
-            for i in 0..<perBlock {
-                let value = Binary.loadBE(UInt16.self, block, i * 2)
-                let cluster = index * perBlock + i
-                if value != 0 {
-                    if cluster >= counts.count { counts += Array(repeating: 0, count: cluster + 1 - counts.count) }
-                    counts[cluster] = value
-                }
+        for (index, offset) in refcountTable.prefix(Int(Binary.divideUp(Int64(fileClusters), Int64(perBlock)))).enumerated() where offset != 0 {
+            let block = try file.read(Int(h.clusterSize), at: Binary.offset(offset))
+            for i in 0..<perBlock where index * perBlock + i < fileClusters {
+                counts[index * perBlock + i] = Binary.loadBE(UInt16.self, block, i * 2)
             }
         }
         freeCursor = 1
@@ -130,15 +130,16 @@ final class QCOW2Image {
 
     /// Drops the reference an L2 entry held.
     func release(_ entry: UInt64) {
+        // (Counts already at zero are left alone: the update's pre-check makes that impossible,
+        // and a refcount must never wrap.)
         if entry & QCOW2Header.compressedFlag != 0 {
-            let bits = header.compressedOffsetBits
-            let offset = Int64(entry & ((1 << UInt64(bits)) - 1))
-            let sectors = Int64((entry >> UInt64(bits)) & ((1 << UInt64(62 - bits)) - 1)) + 1
-            let first = offset / clusterSize
-            let last = ((offset & ~511) + sectors * 512 - 1) / clusterSize
-            for c in first...min(last, Int64(counts.count - 1)) where counts[Int(c)] > 0 { adjust(Int(c), by: -1) }
+            let span = header.compressedSpan(entry)
+            let first = span.start / clusterSize, last = min(span.last / clusterSize, Int64(counts.count - 1))
+            guard first <= last else { return }
+            for c in first...last where counts[Int(c)] > 0 { adjust(Int(c), by: -1) }
         } else if entry & QCOW2Header.offsetMask != 0 {
-            adjust(Int(Int64(entry & QCOW2Header.offsetMask) / clusterSize), by: -1)
+            let cluster = Int(Int64(entry & QCOW2Header.offsetMask) / clusterSize)
+            if cluster < counts.count && counts[cluster] > 0 { adjust(cluster, by: -1) }
         }
     }
 
@@ -213,7 +214,8 @@ final class QCOW2Image {
             return
         }
         var host = Int64(old & QCOW2Header.offsetMask)
-        let inPlace = old & QCOW2Header.compressedFlag == 0 && host != 0 && counts[Int(host / clusterSize)] == 1
+        let inPlace = old & QCOW2Header.compressedFlag == 0 && host != 0 && host / clusterSize < Int64(counts.count)
+            && counts[Int(host / clusterSize)] == 1
         if !inPlace {
             release(old)
             host = allocateCluster()

@@ -47,10 +47,7 @@ public enum VHDFormat: DiskImageFormat {
     public static func openForUpdate(_ file: any ImageFile, options: ImageOptions) throws -> (any BlockSink)? {
         let image = try VHDImage.read(file)
         let problems = VHDCheck.problems(image, file: file)
-        guard problems.isEmpty else {
-            throw StoreError(.unsupported, "\(file.path) is damaged, so it is not updated in place: \(problems.joined(separator: "; "))",
-                             at: .init(path: file.path))
-        }
+        guard problems.isEmpty else { throw ImageDamage.refuseUpdate(file, problems: problems) }
         switch image.type {
         case .fixed: return VHDFixedSink.update(file, image: image)
         case .dynamic: return VHDDynamicSink.update(file, image: image)
@@ -61,6 +58,9 @@ public enum VHDFormat: DiskImageFormat {
     public static func info(_ file: any ImageFile) throws -> ImageInfo {
         let image = try VHDImage.read(file)
         let footer = image.footer
+        guard let virtualSize = Int64(exactly: footer.currentSize) else {
+            throw StoreError(.unsupported, "\(file.path) is a damaged VHD: its current size \(footer.currentSize) is beyond any disk", at: .init(path: file.path))
+        }
         var details = [
             "creator": "\(ascii(footer.creatorApp)) \(footer.creatorVersion >> 16).\(footer.creatorVersion & 0xFFFF) (\(ascii(footer.creatorOS)))",
             "geometry": "\(footer.geometry) (C/H/S: \(footer.geometry.sectors * 512) bytes)",
@@ -75,7 +75,7 @@ public enum VHDFormat: DiskImageFormat {
             details["allocated blocks"] = "\(image.allocatedBlocks)"
         }
         return ImageInfo(format: name, variant: footer.type?.name ?? "type \(footer.diskType)",
-                         virtualSize: Int64(footer.currentSize), fileSize: file.size, details: details)
+                         virtualSize: virtualSize, fileSize: file.size, details: details)
     }
 
     public static func check(_ file: any ImageFile) throws -> [String] {
@@ -86,10 +86,7 @@ public enum VHDFormat: DiskImageFormat {
 
     /// A writer's last step: the image must pass `check` before anyone publishes it.
     static func verify(_ file: any ImageFile) throws {
-        let problems = try check(file)
-        guard problems.isEmpty else {
-            throw StoreError(.io, "the VHD just written fails its own check: \(problems.joined(separator: "; "))", at: .init(path: file.path))
-        }
+        try ImageDamage.verifyOwnOutput("VHD", file, problems: try check(file))
     }
 
     private static func ascii(_ bytes: [UInt8]) -> String { VHDFields(bytes, bigEndian: true).ascii(0, bytes.count) }

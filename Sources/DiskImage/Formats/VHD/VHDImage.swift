@@ -36,14 +36,14 @@ struct VHDImage {
         var image = VHDImage(footer: footer, footerBytes: footerBytes, footerOffset: footerOffset)
         guard footer.type == .dynamic || footer.type == .differencing else { return image }
 
-        guard footer.dataOffset <= UInt64(size - Int64(VHDSpec.dynamicHeaderSize)) else {
+        guard Binary.end(Binary.offset(footer.dataOffset), Int64(VHDSpec.dynamicHeaderSize), within: size) != nil else {
             throw StoreError(.unsupported, "\(file.path): the dynamic header offset \(footer.dataOffset) lies beyond the file's end", at: .init(path: file.path))
         }
         image.headerBytes = try file.read(VHDSpec.dynamicHeaderSize, at: Int64(footer.dataOffset))
         guard let header = VHDDynamicHeader(image.headerBytes) else {
             throw StoreError(.unsupported, "\(file.path): no dynamic disk header ('cxsparse') at offset \(footer.dataOffset)", at: .init(path: file.path))
         }
-        guard header.tableOffset < UInt64(size), Int64(header.maxTableEntries) * 4 <= size - Int64(header.tableOffset) else {
+        guard Binary.end(Binary.offset(header.tableOffset), Int64(header.maxTableEntries) * 4, within: size) != nil else {
             throw StoreError(.unsupported, "\(file.path): the BAT (\(header.maxTableEntries) entries at \(header.tableOffset)) does not fit in the file",
                              at: .init(path: file.path))
         }

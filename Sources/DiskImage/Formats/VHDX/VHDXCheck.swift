@@ -5,19 +5,20 @@ enum VHDXCheck {
     static func problems(_ image: VHDXImage, fileSize: Int64) -> [String] {
         var out = image.warnings
         let mib = VHDXSpec.mib
-        let log = (start: Int64(image.header.logOffset), length: Int64(image.header.logLength))
+        let log = (start: Binary.offset(image.header.logOffset), length: Int64(image.header.logLength))
+        let logEnd = Binary.end(log.start, log.length, within: .max) ?? .max
         if log.start % mib != 0 || log.length % mib != 0 || log.start < mib {
             out.append("the log (\(log.length) bytes at \(log.start)) is not MiB aligned past the header section")
         }
-        if log.start + log.length > fileSize { out.append("the log (\(log.length) bytes at \(log.start)) runs past the file's end \(fileSize)") }
+        if logEnd > fileSize { out.append("the log (\(log.length) bytes at \(log.start)) runs past the file's end \(fileSize)") }
+        if image.header.sequenceNumber == .max { out.append("the header's sequence number is at its maximum: no newer header can follow it") }
         if fileSize % mib != 0 { out.append("file size \(fileSize) is not a whole number of MiB") }
 
-        var regions: [(start: Int64, end: Int64, what: String)] = [
-            (0, mib, "the header section"),
-            (log.start, log.start + log.length, "the log"),
-            (image.metadataRegion.fileOffset, image.metadataRegion.fileOffset + image.metadataRegion.length, "the metadata region"),
-            (image.batRegion.fileOffset, image.batRegion.fileOffset + image.batRegion.length, "the BAT region"),
-        ]
+        var regions = RegionMap { "payload block \($0)" }
+        regions.add(0, mib, "the header section")
+        regions.add(log.start, logEnd, "the log")
+        regions.add(image.metadataRegion.fileOffset, image.metadataRegion.fileOffset + image.metadataRegion.length, "the metadata region")
+        regions.add(image.batRegion.fileOffset, image.batRegion.fileOffset + image.batRegion.length, "the BAT region")
         let layout = image.layout
         var payload: Int64 = 0
         for (index, raw) in image.bat.enumerated() {
@@ -33,9 +34,9 @@ enum VHDXCheck {
             defer { payload += 1 }
             switch entry.state {
             case VHDXSpec.blockFullyPresent:
-                let start = entry.fileOffset, end = entry.fileOffset + layout.blockSize
+                let start = entry.fileOffset, end = Binary.end(start, layout.blockSize, within: .max) ?? .max
                 if end > fileSize { out.append("payload block \(payload) (\(start)..<\(end)) runs past the file's end \(fileSize)") }
-                regions.append((start, end, "payload block \(payload)"))
+                regions.add(start, end, block: Int(payload))
             case 0, 1, 2, 3:
                 // FileOffsetMB is reserved in these states; Hyper-V refuses a zero block with one.
                 if entry.fileOffset != 0 && entry.state == VHDXSpec.blockZero {
@@ -45,12 +46,7 @@ enum VHDXCheck {
                 out.append("payload block \(payload) has state \(entry.state), invalid in a dynamic disk")
             }
         }
-        regions.sort { $0.start < $1.start }
-        for (a, b) in zip(regions, regions.dropFirst()) where b.start < a.end {
-            out.append("\(b.what) at \(b.start) overlaps \(a.what) (\(a.start)..<\(a.end))")
-            if out.count > 40 { break }
-        }
-        return out
+        return out + regions.overlaps(limit: Problems.limit)
     }
 
     private static func hex(_ v: UInt64) -> String { "0x" + String(v, radix: 16) }

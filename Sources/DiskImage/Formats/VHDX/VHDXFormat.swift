@@ -26,10 +26,7 @@ public enum VHDXFormat: DiskImageFormat {
     public static func openForUpdate(_ file: any ImageFile, options: ImageOptions) throws -> (any BlockSink)? {
         let image = try VHDXImage.read(file)
         let problems = VHDXCheck.problems(image, fileSize: file.size)
-        guard problems.isEmpty else {
-            throw StoreError(.unsupported, "\(file.path) is damaged, so it is not updated in place: \(problems.joined(separator: "; "))",
-                             at: .init(path: file.path))
-        }
+        guard problems.isEmpty else { throw ImageDamage.refuseUpdate(file, problems: problems) }
         return VHDXSink.update(file, image: image)
     }
 
@@ -53,10 +50,7 @@ public enum VHDXFormat: DiskImageFormat {
 
     /// A writer's last step: the image must pass `check` before anyone publishes it.
     static func verify(_ file: any ImageFile) throws {
-        let problems = try check(file)
-        guard problems.isEmpty else {
-            throw StoreError(.io, "the VHDX just written fails its own check: \(problems.joined(separator: "; "))", at: .init(path: file.path))
-        }
+        try ImageDamage.verifyOwnOutput("VHDX", file, problems: try check(file))
     }
 
     public static func check(_ file: any ImageFile) throws -> [String] {

@@ -81,7 +81,8 @@ struct VHDXLayout: Equatable {
 struct VHDXEntry {
     var raw: UInt64
     var state: UInt64 { raw & 7 }
-    var fileOffset: Int64 { Int64(raw >> 20) << 20 }
+    /// (Clamped: a damaged entry's offset past `Int64.max` then fails every bounds check.)
+    var fileOffset: Int64 { Binary.offset((raw >> 20) << 20) }
     var isPresent: Bool { state == VHDXSpec.blockFullyPresent || state == VHDXSpec.blockPartiallyPresent }
 
     init(raw: UInt64) { self.raw = raw }
@@ -155,7 +156,7 @@ struct VHDXRegionTable: Equatable {
         guard count <= 2047 else { return nil }  // (64 KiB − 16) / 32
         entries = (0..<count).map { i in
             let at = 16 + 32 * i
-            return Entry(guid: VHDXGUID(bytes: f.slice(at, 16)), fileOffset: Int64(f.get(UInt64.self, at + 16)),
+            return Entry(guid: VHDXGUID(bytes: f.slice(at, 16)), fileOffset: Binary.offset(f.get(UInt64.self, at + 16)),
                          length: Int64(f.get(UInt32.self, at + 24)), required: f.get(UInt32.self, at + 28) & 1 != 0)
         }
     }

@@ -62,7 +62,7 @@ struct VHDXImage {
         guard let metadataRegion = regions.entry(VHDXSpec.metadataRegion) else { throw fail("the region table has no metadata region") }
         for (name, region) in [("BAT", batRegion), ("metadata", metadataRegion)] {
             guard region.fileOffset >= VHDXSpec.mib, region.fileOffset % VHDXSpec.mib == 0, region.length % VHDXSpec.mib == 0,
-                  region.fileOffset + region.length <= file.size else {
+                  Binary.end(region.fileOffset, region.length, within: file.size) != nil else {
                 throw fail("the \(name) region (\(region.length) bytes at \(region.fileOffset)) is misaligned or beyond the file's end")
             }
         }
@@ -84,11 +84,14 @@ struct VHDXImage {
 
     /// Where the next block goes: past every region and present block, on a MiB boundary.
     func endOfBlocks(fileSize: Int64) -> Int64 {
+        // Regions were checked to lie in the file; the log and blocks are only sane once
+        // `VHDXCheck` passed, so their ends saturate rather than trap.
+        func reach(_ start: Int64, _ length: Int64) -> Int64 { Binary.end(start, length, within: .max) ?? .max }
         var end = max(batRegion.fileOffset + batRegion.length, metadataRegion.fileOffset + metadataRegion.length,
-                      Int64(header.logOffset) + Int64(header.logLength))
+                      reach(Binary.offset(header.logOffset), Int64(header.logLength)))
         for (i, raw) in bat.enumerated() where !layout.isBitmapEntry(i) {
             let entry = VHDXEntry(raw: raw)
-            if entry.isPresent { end = max(end, entry.fileOffset + layout.blockSize) }
+            if entry.isPresent { end = max(end, reach(entry.fileOffset, layout.blockSize)) }
         }
         return VHDFields.roundUp(max(end, fileSize), VHDXSpec.mib)
     }

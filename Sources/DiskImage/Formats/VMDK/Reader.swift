@@ -73,8 +73,8 @@ extension VMDK {
                                  at: .init(path: path))
             }
             var text: ParsedDescriptor? = nil
-            let start = Int64(header.descriptorOffset), count = Int64(header.descriptorSize)
-            if start > 0, count > 0, count <= 2048, (start + count) * Int64(VMDK.sector) <= file.size {
+            let start = Binary.offset(header.descriptorOffset), count = Binary.offset(header.descriptorSize)
+            if start > 0, count > 0, count <= 2048, Binary.end(start, count, within: file.size / Int64(VMDK.sector)) != nil {
                 text = ParsedDescriptor(try file.read(Int(count) * VMDK.sector, at: start * Int64(VMDK.sector)))
             }
             descriptor = text
@@ -82,7 +82,7 @@ extension VMDK {
 
         /// The grain directory at `sector` (the primary one unless told otherwise).
         func directory(at sector: UInt64? = nil) throws -> [UInt32] {
-            try entries(tables, at: Int64(sector ?? header.gdOffset))
+            try entries(tables, at: Binary.offset(sector ?? header.gdOffset))
         }
 
         /// The grain table at `sector`.
@@ -90,10 +90,12 @@ extension VMDK {
             try entries(Int(header.gtesPerGT), at: Int64(sector))
         }
 
-        /// `count` little-endian u32 entries at `sector`, read in one go.
+        /// `count` little-endian u32 entries at `sector`, read in one go (checked to lie inside
+        /// the file before anything is allocated: both numbers come from the file).
         private func entries(_ count: Int, at sector: Int64) throws -> [UInt32] {
+            let offset = Binary.product(sector, Int64(VMDK.sector)) ?? .max
+            try file.checkRange(Int64(count) * 4, at: offset)
             var out = [UInt32](repeating: 0, count: count)
-            let offset = sector * Int64(VMDK.sector)
             let n = try out.withUnsafeMutableBytes { try file.read(into: $0.baseAddress!, count: $0.count, at: offset) }
             guard n == count * 4 else {
                 throw StoreError(.unsupported, "\(path) is truncated: wanted \(count * 4) bytes of tables at offset \(offset), the file ends at \(file.size)",
@@ -108,6 +110,13 @@ extension VMDK {
         /// The redundant grain directory's sector, if the header declares one.
         var redundantDirectory: UInt64? {
             header.flags & Header.flagRedundantGD != 0 && header.rgdOffset != 0 ? header.rgdOffset : nil
+        }
+
+        /// The embedded descriptor's sectors, if the header places it inside the file.
+        var descriptorSectors: Range<Int64>? {
+            let start = Binary.offset(header.descriptorOffset)
+            guard start > 0, let end = Binary.end(start, Binary.offset(header.descriptorSize), within: fileSectors) else { return nil }
+            return start..<end
         }
 
         /// Virtual size in bytes.

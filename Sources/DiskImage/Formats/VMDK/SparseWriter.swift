@@ -59,6 +59,7 @@ extension VMDK {
         func finish() throws {
             try cutter.flush { try store(grain: $0, $1) }
             try flushTable()
+            try ImageDamage.verifyOwnOutput("VMDK", file, problems: try VMDK.check(file))
         }
 
         private func store(grain: Int64, _ bytes: UnsafeRawBufferPointer) throws {

@@ -86,6 +86,7 @@ extension VMDK {
             tail += footer.encoded()
             tail += Marker.metadata(type: Marker.endOfStream, sectors: 0)
             try append(tail)
+            try ImageDamage.verifyOwnOutput("VMDK", file, problems: try VMDK.check(file))
         }
 
         private func take(grain: Int64, _ bytes: UnsafeRawBufferPointer) throws {

@@ -76,13 +76,17 @@ extension VMDK {
                     throw StoreError(.unsupported, "\(file.path): bad tar header checksum at offset \(at)", at: .init(offset: at, path: file.path))
                 }
                 let size = number(h, at: 124, length: 12)
+                guard let end = Binary.end(at + Int64(block), size, within: file.size) else {
+                    throw StoreError(.unsupported, "\(file.path): tar member at offset \(at) claims \(size) bytes, past the archive's end \(file.size)",
+                                     at: .init(offset: at, path: file.path))
+                }
                 var name = string(h, at: 0, length: 100)
                 let prefix = string(h, at: 345, length: 155)
                 if !prefix.isEmpty { name = prefix + "/" + name }
                 if h[156] == UInt8(ascii: "0") || h[156] == 0 {
                     out.append(Member(name: name, offset: at + Int64(block), size: size))
                 }
-                at += Int64(block) + (size + Int64(block) - 1) / Int64(block) * Int64(block)
+                at = Binary.alignUp(end, Int64(block))
             }
             return out
         }

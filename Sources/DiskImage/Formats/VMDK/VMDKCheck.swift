@@ -2,17 +2,6 @@ import BlockStore
 import Foundation
 
 extension VMDK {
-    /// Collects problems, keeping the report readable when a table is garbage.
-    struct Problems {
-        static let limit = 40
-        private(set) var list: [String] = []
-        private var dropped = 0
-        mutating func add(_ message: String) {
-            if list.count < Self.limit { list.append(message) } else { dropped += 1 }
-        }
-        var all: [String] { dropped == 0 ? list : list + ["... and \(dropped) more problems"] }
-    }
-
     /// Structural check of a sparse extent (never reads guest data, like `qemu-img check`): the
     /// header and footer, the descriptor against the header, every grain directory and table
     /// inside the file, the redundant tables equal to the primary ones, every grain inside the
@@ -42,23 +31,42 @@ extension VMDK {
 
         // Metadata: header, descriptor, directories, tables (sector ranges).
         var meta: [(start: Int64, end: Int64, what: String)] = [(0, 1, "header")]
-        if h.descriptorSize > 0 { meta.append((Int64(h.descriptorOffset), Int64(h.descriptorOffset + h.descriptorSize), "descriptor")) }
+        if let range = extent.descriptorSectors { meta.append((range.lowerBound, range.upperBound, "descriptor")) }
         if let footer = extent.footerSector { meta.append((footer - 1, footer + 2, "footer")) }
         var directories: [(name: String, entries: [UInt32])] = []
         for (name, sector) in [("grain directory", Optional(h.gdOffset)), ("redundant grain directory", extent.redundantDirectory)] {
             guard let sector else { continue }
-            guard sector > 0, Int64(sector) + extent.gdSectors <= fileSectors else {
+            guard sector > 0, Binary.end(Binary.offset(sector), extent.gdSectors, within: fileSectors) != nil else {
                 p.add("\(name) at sector \(sector) (\(extent.gdSectors) sectors) lies outside the file (\(fileSectors) sectors)")
                 continue
             }
             meta.append((Int64(sector), Int64(sector) + extent.gdSectors, name))
             directories.append((name, try extent.directory(at: sector)))
         }
+        // Tables that cannot all fit in the file side by side overlap: reading each would cost
+        // more than the file holds (a directory of garbage naming one sector a million times).
+        let distinct = Set(directories.flatMap { $0.entries.filter { $0 != 0 } })
+        if Int64(distinct.count) * extent.gtSectors > fileSectors {
+            p.add("the grain directories name \(distinct.count) grain tables of \(extent.gtSectors) sectors, more than the file's \(fileSectors) sectors hold")
+            return p.all
+        }
+        if directories.count == 2 {
+            for (t, (a, b)) in zip(directories[0].entries, directories[1].entries).enumerated() where (a == 0) != (b == 0) {
+                p.add("grain directory entry \(t) is \(a) but the redundant one is \(b): one copy lacks the table")
+            }
+        }
         var tables: [[UInt32]?] = []
         for (d, directory) in directories.enumerated() {
             var loaded: [[UInt32]?] = []
+            var seen = Set<UInt32>()
             for (t, sector) in directory.entries.enumerated() {
                 guard sector != 0 else { loaded.append(nil); continue }
+                // A table named twice is walked once: the work stays bounded by the file's size.
+                guard seen.insert(sector).inserted else {
+                    p.add("\(directory.name) entry \(t): grain table at sector \(sector) is named by an earlier entry too")
+                    loaded.append(nil)
+                    continue
+                }
                 guard Int64(sector) + extent.gtSectors <= fileSectors else {
                     p.add("\(directory.name) entry \(t): grain table at sector \(sector) lies outside the file (\(fileSectors) sectors)")
                     loaded.append(nil)
@@ -90,7 +98,7 @@ extension VMDK {
     private static func checkDescriptor(_ extent: Extent, _ p: inout Problems) {
         let h = extent.header
         guard h.descriptorSize > 0 else { p.add("header: no embedded descriptor"); return }
-        guard Int64(h.descriptorOffset + h.descriptorSize) <= extent.fileSectors, h.descriptorOffset > 0 else {
+        guard extent.descriptorSectors != nil else {
             p.add("descriptor at sector \(h.descriptorOffset) (\(h.descriptorSize) sectors) lies outside the file"); return
         }
         guard let d = extent.descriptor else { p.add("descriptor at sector \(h.descriptorOffset) does not start with \"# Disk DescriptorFile\""); return }

@@ -59,10 +59,14 @@ public enum VMDKFormat: DiskImageFormat {
     /// packed back to back, so a changed grain has no place to go).
     public static func openForUpdate(_ file: any ImageFile, options: ImageOptions) throws -> (any BlockSink)? {
         let head = try file.read(Int(min(Int64(VMDK.sector), file.size)), at: 0)
-        guard head.count == VMDK.sector, VMDK.Header(decoding: head) != nil else {
+        guard head.count == VMDK.sector, let header = VMDK.Header(decoding: head) else {
             if VMDK.Tar.isArchive(head) { return nil }
             throw StoreError(.unsupported, "\(file.path) is not a VMDK sparse extent (no KDMV header)", at: .init(offset: 0, path: file.path))
         }
+        // Streams are rebuilt; a sparse extent is updated only where its tables can be trusted.
+        if header.isCompressed || header.hasMarkers || header.gdOffset == VMDK.Header.gdAtEnd { return nil }
+        let problems = try VMDK.check(file)
+        guard problems.isEmpty else { throw ImageDamage.refuseUpdate(file, problems: problems) }
         return try VMDK.UpdateSink(file)
     }
 

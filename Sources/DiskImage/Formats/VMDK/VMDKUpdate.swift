@@ -52,7 +52,9 @@ extension VMDK {
             }
         }
 
-        func finish() throws {}
+        func finish() throws {
+            try ImageDamage.verifyOwnOutput("VMDK", file, problems: try VMDK.check(file))
+        }
 
         /// Calls `body(grain, offset in grain, offset in range, length)` for each grain the range touches.
         private func forEachGrain(offset: Int64, length: Int64, _ body: (Int64, Int, Int, Int) throws -> Void) throws {
