@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 internal import GRDB
 
 /// The SQLite catalog: machines and recovery points (later: standbys, jobs, audit).

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 internal import GRDB
 
 /// Where a chunk's frame lies: in which pack, at which offset, how long.

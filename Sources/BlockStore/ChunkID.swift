@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 internal import Crypto
 
 /// The name of a chunk: the SHA-256 of its plaintext. The all-zero value is reserved for

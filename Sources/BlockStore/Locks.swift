@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// An advisory `flock` on a file under `locks/`, released when this object goes away (or the
 /// process dies, even by kill -9). The file records the last exclusive owner's pid, start time and

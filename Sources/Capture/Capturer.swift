@@ -1,5 +1,5 @@
 public import BlockStore
-public import Foundation
+import Foundation
 import Zstd
 
 /// How to capture.

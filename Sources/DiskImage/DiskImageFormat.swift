@@ -1,4 +1,4 @@
-public import BlockStore
+import BlockStore
 import Foundation
 
 /// What a build asks of a format.

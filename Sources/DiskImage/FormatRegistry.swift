@@ -1,4 +1,4 @@
-public import BlockStore
+import BlockStore
 
 /// Every format we write, by name and alias (like virt-v2v's output selection).
 public enum FormatRegistry {

@@ -1,5 +1,5 @@
 public import BlockStore
-public import Foundation
+import Foundation
 
 /// Brings an image Understudy built at point A to point B in place, rewriting only the blocks
 /// whose entries differ between A's and B's indexes, under an undo journal (`JournaledFile`):
@@ -129,7 +129,7 @@ public enum ImageUpdater {
             report.zeroBlocks = zeroed.count
             report.bytesWritten = file.bytesWritten
         } catch {
-            try? recover(path)
+            _ = try? recover(path)
             throw error.located(.init(machine: point.machine, point: point.id, path: path))
         }
         report.seconds = Date().timeIntervalSince(started)

@@ -1,4 +1,4 @@
-public import BlockStore
+import BlockStore
 import Foundation
 
 /// An image updated in place with an undo journal, so a crash at any moment can be rolled back

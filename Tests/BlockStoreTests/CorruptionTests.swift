@@ -14,7 +14,7 @@ struct CorruptionTests {
         for block in [2, 5, 9, 17] {
             data.replaceSubrange(block * 65536..<(block + 1) * 65536, with: Disks.randomBytes(65536, using: &rng))
         }
-        FileManager.default.createFile(atPath: disk, contents: data)
+        _ = FileManager.default.createFile(atPath: disk, contents: data)
         let point = try t.capture("m", disk)
         let id = ChunkID.hash(data[9 * 65536..<10 * 65536].withUnsafeBytes { UnsafeRawBufferPointer($0) })
         return (t, point, disk, 9, id)

@@ -36,7 +36,7 @@ struct DedupTests {
     @Test func zeroRegionsStoreNothing() throws {
         let t = try TestStore()
         let disk = t.dir.file("zero.img")
-        FileManager.default.createFile(atPath: disk, contents: nil)
+        _ = FileManager.default.createFile(atPath: disk, contents: nil)
         try FileHandle(forWritingTo: URL(fileURLWithPath: disk)).truncate(atOffset: 100 << 20)
         let point = try t.capture("z", disk)
         #expect(point.stats.zeroBlocks == point.blockCount)
@@ -54,7 +54,7 @@ struct DedupTests {
         let disk = t.dir.file("dup.img")
         var rng = SeededRandom(seed: 5)
         let block = Disks.randomBytes(65536, using: &rng)
-        FileManager.default.createFile(atPath: disk, contents: Data((0..<40).flatMap { _ in block }))
+        _ = FileManager.default.createFile(atPath: disk, contents: Data((0..<40).flatMap { _ in block }))
         let point = try t.capture("d", disk)
         #expect(point.stats.dataBlocks == 40)
         #expect(point.stats.newChunks == 2)  // the block and the index page

@@ -41,7 +41,7 @@ struct GCTests {
         let t = try TestStore()
         let disk = t.dir.file("disk.img")
         var rng = SeededRandom(seed: 34)
-        FileManager.default.createFile(atPath: disk, contents: Data(Disks.randomBytes(4 << 20, using: &rng)))
+        _ = FileManager.default.createFile(atPath: disk, contents: Data(Disks.randomBytes(4 << 20, using: &rng)))
         let a = try t.capture("m", disk)
         try Disks.mutate(disk, seed: 35, writes: 30)
         let b = try t.capture("m", disk)

@@ -39,7 +39,7 @@ struct RoundTripTests {
     @Test func restoreLeavesZeroBlocksAsHoles() throws {
         let t = try TestStore()
         let disk = t.dir.file("disk.img")
-        FileManager.default.createFile(atPath: disk, contents: nil)
+        _ = FileManager.default.createFile(atPath: disk, contents: nil)
         let h = try FileHandle(forWritingTo: URL(fileURLWithPath: disk))
         try h.truncate(atOffset: 64 << 20)
         try h.seek(toOffset: 1 << 20)

@@ -27,7 +27,7 @@ struct BadInputTests {
         try expectFailure(["capture", "m", dir.file("nope.img")], mentions: ["nope.img", "No such file"])
         try expectFailure(["capture", "m", dir.path], mentions: ["neither a regular file nor a block device"])
         try expectFailure(["capture", "m", "/dev/null"], mentions: ["neither a regular file nor a block device"])
-        FileManager.default.createFile(atPath: dir.file("empty.img"), contents: nil)
+        _ = FileManager.default.createFile(atPath: dir.file("empty.img"), contents: nil)
         try expectFailure(["capture", "m", dir.file("empty.img")], mentions: ["empty"])
     }
 
@@ -82,7 +82,7 @@ struct BadInputTests {
 
     @Test func existingTargetNeedsForceAndMissingFolderIsNamed() throws {
         _ = try seeded()
-        FileManager.default.createFile(atPath: dir.file("taken.img"), contents: Data("keep me".utf8))
+        _ = FileManager.default.createFile(atPath: dir.file("taken.img"), contents: Data("keep me".utf8))
         try expectFailure(["restore", "m", dir.file("taken.img")], mentions: ["exists", "--force"])
         #expect(FileManager.default.contents(atPath: dir.file("taken.img")) == Data("keep me".utf8))
         try expectFailure(["restore", "m", dir.file("no/such/dir/x.img")], mentions: ["does not exist"])

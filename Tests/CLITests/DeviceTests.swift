@@ -14,7 +14,7 @@ struct DeviceTests {
         _ = try cli.capture("phys", source.path)
 
         // A larger blank disk takes the restore; its first 8 MiB then equal the source.
-        FileManager.default.createFile(atPath: dir.file("big.img"), contents: nil)
+        _ = FileManager.default.createFile(atPath: dir.file("big.img"), contents: nil)
         truncate(dir.file("big.img"), 12 << 20)
         let big = try LoopDevice(dir.file("big.img"))
         let r = try cli.run(["restore", "phys", big.path])
@@ -31,7 +31,7 @@ struct DeviceTests {
         #expect(qcow.status == 1 && qcow.stderr.contains("only raw restores go to devices"), "\(qcow.output)")
 
         // Too small: refused whatever the flags.
-        FileManager.default.createFile(atPath: dir.file("small.img"), contents: nil)
+        _ = FileManager.default.createFile(atPath: dir.file("small.img"), contents: nil)
         truncate(dir.file("small.img"), 4 << 20)
         let small = try LoopDevice(dir.file("small.img"))
         let tooSmall = try cli.run(["restore", "phys", small.path, "--force"])
@@ -63,7 +63,7 @@ struct DeviceTests {
         let image = dir.file("src.img")
         try Disks.make(image, size: 8 << 20, seed: 82)
         _ = try cli.capture("phys", image)
-        FileManager.default.createFile(atPath: dir.file("fs.img"), contents: nil)
+        _ = FileManager.default.createFile(atPath: dir.file("fs.img"), contents: nil)
         truncate(dir.file("fs.img"), 16 << 20)
         let device = try LoopDevice(dir.file("fs.img"))
         try FileManager.default.createDirectory(atPath: dir.file("mnt"), withIntermediateDirectories: true)

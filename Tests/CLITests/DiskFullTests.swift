@@ -17,7 +17,7 @@ struct DiskFullTests {
         let first = try cli.capture("m", small)
         // 40 MiB of random data cannot fit in what is left of 24 MiB.
         var rng = SeededRandom(seed: 92)
-        FileManager.default.createFile(atPath: big, contents: Data(Disks.randomBytes(40 << 20, using: &rng)))
+        _ = FileManager.default.createFile(atPath: big, contents: Data(Disks.randomBytes(40 << 20, using: &rng)))
         let r = try cli.run(["capture", "m", big, "--allow-shrink"])
         #expect(r.status == 1)
         #expect(r.stderr.contains("file system full"), "\(r.stderr)")

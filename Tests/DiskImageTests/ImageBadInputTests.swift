@@ -58,7 +58,7 @@ struct ImageBadInputTests {
         #expect(QemuImg.check(image, format: "qcow2").status == 0)
 
         let stray = dir.file("stray.img")
-        FileManager.default.createFile(atPath: stray, contents: Data(count: 4096))
+        _ = FileManager.default.createFile(atPath: stray, contents: Data(count: 4096))
         let noRecord = try cli.run(["restore", "alpha", stray, "--update"])
         #expect(noRecord.status == 1 && noRecord.stderr.contains("not built by Understudy"))
         let unknown = try cli.run(["restore", "alpha", dir.file("x.img"), "--format", "vdi"])
@@ -73,7 +73,7 @@ struct ImageBadInputTests {
         let cli = CLI(store: dir.file("store"))
         let disk = dir.file("disk.img")
         var rng = SeededRandom(seed: 402)
-        FileManager.default.createFile(atPath: disk, contents: Data(Disks.randomBytes(24 << 20, using: &rng)))
+        _ = FileManager.default.createFile(atPath: disk, contents: Data(Disks.randomBytes(24 << 20, using: &rng)))
         _ = try cli.capture("m", disk)
         let mount = dir.file("small")
         try FileManager.default.createDirectory(atPath: mount, withIntermediateDirectories: true)

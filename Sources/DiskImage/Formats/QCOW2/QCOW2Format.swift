@@ -1,4 +1,4 @@
-public import BlockStore
+import BlockStore
 
 /// qcow2 version 3 (QEMU/KVM, libvirt, Proxmox, OpenStack): 64 KiB clusters, 16-bit refcounts;
 /// optionally zstd-compressed clusters made of the store's own frames, passed through unchanged.

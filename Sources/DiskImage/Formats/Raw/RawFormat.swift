@@ -1,4 +1,4 @@
-public import BlockStore
+import BlockStore
 
 /// Raw: the disk's bytes, sparse where zero. The reference every other format is compared with.
 public enum RawFormat: DiskImageFormat {
