@@ -1,4 +1,4 @@
-public import BlockStore
+import BlockStore
 public import Foundation
 
 /// What Understudy knows of an image it wrote, kept beside it as `IMAGE.understudy.json`:

@@ -1,5 +1,5 @@
 public import BlockStore
-public import Foundation
+import Foundation
 
 /// What a restore, image build or image update did.
 public struct RestoreReport: Codable, Sendable {

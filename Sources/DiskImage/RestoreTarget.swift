@@ -1,4 +1,4 @@
-public import BlockStore
+import BlockStore
 import CLinux
 import Foundation
 

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// A seeded random generator (SplitMix64), so a failing test can be replayed.
 public struct SeededRandom: RandomNumberGenerator, Sendable {
@@ -18,7 +18,7 @@ public enum Disks {
     /// Writes a sparse disk of `size` bytes: `regions` random extents of random, text-like or
     /// repeated content at random offsets; the rest are holes.
     public static func make(_ path: String, size: Int, seed: UInt64, regions: Int = 24) throws {
-        FileManager.default.createFile(atPath: path, contents: nil)
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
         defer { try? handle.close() }
         try handle.truncate(atOffset: UInt64(size))

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// The bootable fixture disk of `Tests/Fixtures` and its qemu boot check.
 public enum Fixtures {

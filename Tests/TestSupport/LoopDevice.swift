@@ -16,7 +16,7 @@ public final class LoopDevice {
         guard getuid() == 0 else { return false }
         let probe = "/tmp/understudy-loop-probe-\(getpid())"
         defer { unlink(probe) }
-        FileManager.default.createFile(atPath: probe, contents: nil)
+        _ = FileManager.default.createFile(atPath: probe, contents: nil)
         truncate(probe, 1 << 20)
         let r = shell("d=$(losetup -f --show \(probe)) && losetup -d $d")
         return r.status == 0

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// qemu-img, the independent oracle for every image we write.
 public enum QemuImg {

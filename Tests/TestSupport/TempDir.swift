@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// A scratch folder under /tmp/understudy-tests, removed when released. World-traversable, since
 /// qemu run by libvirt must reach images inside it.
