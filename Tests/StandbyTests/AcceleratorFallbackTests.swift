@@ -93,8 +93,10 @@ struct AcceleratorFallbackTests {
     }
 }
 
-/// Stops the first running domain that matches (and, with `onlyKVM`, runs under KVM) through
-/// the qemu monitor, as KVM's internal error would; once, in the background, for at most 3 min.
+/// Stops the first running domain instance that matches (and, with `onlyKVM`, runs under KVM)
+/// through the qemu monitor, as KVM's internal error would; once, in the background, for at most
+/// 3 min. A KVM instance that could not start at all is never seen: the guest then falls back
+/// at its start.
 final class Saboteur: @unchecked Sendable {
     private let done = Locked(false)
     private let thread: Thread
@@ -106,9 +108,12 @@ final class Saboteur: @unchecked Sendable {
             while !done.get(), Date() < until {
                 let names = shell("virsh -c qemu:///system list --name").output.split(separator: "\n").map(String.init)
                 if let name = names.first(where: matches) {
+                    // By the instance's id, not its name: a KVM instance that dies on its own may
+                    // already have been replaced by the TCG one, which must be left alone.
                     let xml = shell("virsh -c qemu:///system dumpxml \(name)").output
-                    if !onlyKVM || xml.contains("type='kvm'") {
-                        shell("virsh -c qemu:///system qemu-monitor-command \(name) --hmp stop")
+                    let id = xml.firstMatch(of: /<domain type='(\w+)' id='(\d+)'/)
+                    if let id, !onlyKVM || id.1 == "kvm" {
+                        shell("virsh -c qemu:///system qemu-monitor-command \(id.2) --hmp stop")
                         return
                     }
                 }
