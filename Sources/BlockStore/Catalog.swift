@@ -127,6 +127,29 @@ public final class Catalog: Sendable {
         return StoreError(.io, "catalog \(path): \(error)", at: .init(path: path))
     }
 
+    /// Rebuilds the catalog file when at least `freeFraction` of its pages are free (after gc
+    /// deleted many rows), so it is no larger than a fresh catalog of the same rows; empties the
+    /// WAL either way. Returns the bytes given back. Best effort: needs room for a copy.
+    func shrink(freeFraction: Double = 0.25) -> Int64 {
+        func size() -> Int64 {
+            [path, path + "-wal"].reduce(0) { total, file in
+                var st = stat()
+                return stat(file, &st) == 0 ? total + Int64(st.st_size) : total
+            }
+        }
+        let before = size()
+        do {
+            let (free, pages) = try db.read { db in
+                (try Int.fetchOne(db, sql: "PRAGMA freelist_count") ?? 0, try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 0)
+            }
+            if pages > 0, Double(free) >= Double(pages) * freeFraction { try db.vacuum() }
+            try db.writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+        } catch {
+            return 0
+        }
+        return max(before - size(), 0)
+    }
+
     func read<T>(_ body: (Database) throws -> T) throws -> T {
         do { return try db.read(body) } catch { throw Self.map(error, path: path) }
     }

@@ -86,6 +86,17 @@ extension Catalog {
         }
     }
 
+    /// Points the rows of copied chunks at their new records, in one transaction; a row that no
+    /// longer names the record it was copied from is left alone.
+    func moveChunks(_ moves: [(id: ChunkID, from: ChunkLocation, to: ChunkLocation)]) throws {
+        try write { db in
+            let statement = try db.cachedStatement(sql: "UPDATE chunk SET pack = ?, offset = ? WHERE id = ? AND pack = ? AND offset = ?")
+            for move in moves {
+                try statement.execute(arguments: [move.to.pack, move.to.offset, Data(move.id.bytes), move.from.pack, move.from.offset])
+            }
+        }
+    }
+
     /// Deletes the rows of packs whose files gc removed (they hold no chunk row).
     func deletePacks(_ ids: some Collection<Int64>) throws {
         try write { db in

@@ -7,7 +7,7 @@ import Synchronization
 public final class ChunkStore: Sendable {
     public let root: String
     let catalog: Catalog
-    /// Open pack files, kept for the store's lifetime (packs are never rewritten, only punched).
+    /// Open pack files, kept until gc removes or rewrites the pack (`file(ofPack:)`).
     private let open = Mutex<[Int64: FileDescriptor]>([:])
     /// Locations looked up in batches by `prefetch`, so per-chunk reads need no query.
     private let cached = Mutex<[ChunkID: ChunkLocation]>([:])
@@ -19,11 +19,21 @@ public final class ChunkStore: Sendable {
 
     static let maxOpenPacks = 256
 
+    private static func isUnlinked(_ file: FileDescriptor) -> Bool {
+        var st = stat()
+        return fstat(file.fd, &st) == 0 && st.st_nlink == 0
+    }
+
     public func path(ofPack pack: Int64) -> String { root + "/\(pack).pack" }
     func tempPath(ofPack pack: Int64) -> String { root + "/\(pack).pack.tmp" }
 
     func file(ofPack pack: Int64) throws -> FileDescriptor {
-        if let file = open.withLock({ $0[pack] }) { return file }
+        if let file = open.withLock({ $0[pack] }) {
+            // A pack gc rewrote is unlinked; holding it open would keep its space from the file
+            // system for as long as a long-running reader (the chunk service) lives.
+            guard Self.isUnlinked(file) else { return file }
+            open.withLock { if $0[pack] === file { $0[pack] = nil } }
+        }
         let file = try FileDescriptor(path: path(ofPack: pack), flags: O_RDONLY)
         return open.withLock { table in
             if let existing = table[pack] { return existing }
@@ -32,6 +42,11 @@ public final class ChunkStore: Sendable {
             table[pack] = file
             return file
         }
+    }
+
+    /// Closes `packs` if open (gc removed or rewrote them), so their space goes back at once.
+    func close(packs: some Sequence<Int64>) {
+        open.withLock { table in for pack in packs { table[pack] = nil } }
     }
 
     public func location(of id: ChunkID) throws -> ChunkLocation? {
@@ -56,8 +71,19 @@ public final class ChunkStore: Sendable {
 
     /// Reads the stored frame into `buffer` (`location.length` bytes), e.g. straight into a
     /// network buffer: the chunk service sends frames without an intermediate copy.
+    /// A location looked up before gc rewrote its pack (`PackCompaction`) leads to a pack that is
+    /// gone: the chunk is then looked up again and read where it lives now.
     public func readStored(at location: ChunkLocation, id: ChunkID, into buffer: UnsafeMutableRawPointer) throws {
-        let file = try self.file(ofPack: location.pack)
+        var location = location
+        let file: FileDescriptor
+        do {
+            file = try self.file(ofPack: location.pack)
+        } catch let error as StoreError where error.code == .notFound {
+            cached.withLock { _ = $0.removeValue(forKey: id) }
+            guard let moved = try catalog.locations([id])[id], moved.pack != location.pack, moved.length == location.length else { throw error }
+            location = moved
+            file = try self.file(ofPack: location.pack)
+        }
         let n = try file.read(into: buffer, count: location.length, at: location.offset)
         guard n == location.length else {
             throw StoreError(.corruptChunk, "chunk \(id.hex) is cut short: pack \(location.pack) ends inside it",

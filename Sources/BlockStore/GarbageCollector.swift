@@ -3,6 +3,10 @@ import Foundation
 
 /// What `gc` did.
 public struct GCReport: Codable, Sendable {
+    /// gc's default for `maxUnused`: 0.5 % of the live bytes, half of what a store may exceed a
+    /// fresh store holding the same points by (issue #8: 1 %), leaving room for the extent-tree
+    /// and last-block slack a fresh store also has.
+    public static let defaultMaxUnused = 0.005
     public var points = 0
     public var referencedChunks = 0
     public var removedChunks = 0
@@ -21,13 +25,24 @@ public struct GCReport: Codable, Sendable {
     /// store a killed gc left behind is back at the minimum after the next gc.
     public var packBytes: Int64 = 0
     public var minimumPackBytes: Int64 = 0
+    /// Packs rewritten because of space punching cannot free (the partial blocks where dead
+    /// records met live ones; `PackCompaction`), the live bytes copied, and the new packs.
+    public var compactedPacks = 0
+    public var compactedBytes: Int64 = 0
+    public var newPacks = 0
+    /// Bytes the catalog file gave back (rebuilt once a quarter of it was free pages).
+    public var catalogBytesFreed: Int64 = 0
+    /// Packs a rewrite left alone because a live record in them is damaged, and why.
+    public var damagedPacks: [String] = []
     public var seconds: Double = 0
 }
 
 extension Store {
     /// Mark and sweep; see the module doc for why it is safe while captures run.
-    /// With `wait` false it refuses while a capture runs instead of waiting for it.
-    public func collectGarbage(dryRun: Bool = false, wait: Bool = true, waiting: () -> Void = {}) throws -> GCReport {
+    /// With `wait` false it refuses while a capture runs instead of waiting for it. Packs are then
+    /// rewritten until the space no live record needs is at most `maxUnused` of what they need.
+    public func collectGarbage(dryRun: Bool = false, wait: Bool = true, maxUnused: Double = GCReport.defaultMaxUnused,
+                               waiting: () -> Void = {}) throws -> GCReport {
         if !dryRun { try requireWritable("collect garbage") }
         let started = Date()
         var report = GCReport()
@@ -43,10 +58,10 @@ extension Store {
         report.referencedChunks = marked.count
 
         var dead: [(ChunkID, ChunkLocation)] = []
-        var live: [Int64: [PackSweep.Extent]] = [:]
+        var live: [Int64: [(id: ChunkID, location: ChunkLocation)]] = [:]
         try chunks.forEachChunk { id, location in
             if marked.contains(id) {
-                live[location.pack, default: []].append(Self.extent(location))
+                live[location.pack, default: []].append((id, location))
             } else {
                 dead.append((id, location))
             }
@@ -63,11 +78,37 @@ extension Store {
             // (this gc's or the next one's) frees; never a row pointing into a hole.
             try catalog.deleteChunks(dead.map(\.0))
         }
+        var candidates: [PackCompaction.Candidate] = []
+        var blockSize: Int64 = 4096
         for pack in live.keys.sorted() where files.contains(pack) {
-            let usage = try sweep(pack, live: live[pack]!, dryRun: dryRun)
+            let extents = live[pack]!.map { Self.extent($0.location) }
+            let usage = try sweep(pack, live: extents, dryRun: dryRun)
             report.punchedBytes += usage.punched
             report.packBytes += usage.allocated
             report.minimumPackBytes += usage.minimum
+            blockSize = usage.blockSize
+            candidates.append(.init(pack: pack, live: live[pack]!, allocated: usage.allocated - (dryRun ? usage.punched : 0),
+                                    minimum: usage.minimum, liveBytes: extents.reduce(0) { $0 + $1.end - $1.start }))
+        }
+        let compact = PackCompaction.select(candidates, maxUnused: maxUnused, blockSize: blockSize)
+        if dryRun {
+            report.compactedPacks = compact.count
+            report.compactedBytes = compact.reduce(0) { $0 + $1.liveBytes }
+        } else if !compact.isEmpty {
+            let outcome = try PackCompaction(chunks: chunks, catalog: catalog).rewrite(compact)
+            report.compactedPacks = outcome.packs.count
+            report.compactedBytes = outcome.copiedBytes
+            report.newPacks = outcome.newPacks.count
+            report.damagedPacks = outcome.damaged
+            for old in compact where outcome.packs.contains(old.pack) {
+                report.packBytes -= old.allocated
+                report.minimumPackBytes -= old.minimum
+            }
+            for pack in outcome.newPacks {
+                let sweep = try PackSweep(path: chunks.path(ofPack: pack), punching: false)
+                report.packBytes += try sweep.allocated()
+                report.minimumPackBytes += sweep.touched(by: [.init(start: 0, end: sweep.size)])
+            }
         }
         // Packs with no live record: emptied now or by an interrupted gc, or left by failed
         // writers. Files first, then rows, so an interrupted gc leaves rows the next one finds.
@@ -78,8 +119,10 @@ extension Store {
                 unlink(chunks.path(ofPack: pack))
                 unlink(chunks.tempPath(ofPack: pack))
             }
+            chunks.close(packs: empty)
             try FileSystem.syncDirectory(chunks.root)
             try catalog.deletePacks(empty)
+            report.catalogBytesFreed = catalog.shrink()
         }
         report.seconds = Date().timeIntervalSince(started)
         return report
@@ -91,7 +134,8 @@ extension Store {
 
     /// Punches out every gap between the live records of `pack`; returns the bytes freed and
     /// the pack's space afterwards.
-    private func sweep(_ pack: Int64, live: [PackSweep.Extent], dryRun: Bool) throws -> (punched: Int64, allocated: Int64, minimum: Int64) {
+    private func sweep(_ pack: Int64, live: [PackSweep.Extent], dryRun: Bool) throws
+        -> (punched: Int64, allocated: Int64, minimum: Int64, blockSize: Int64) {
         let sweep = try PackSweep(path: chunks.path(ofPack: pack), punching: !dryRun)
         var punched: Int64 = 0
         for gap in sweep.gaps(between: live) {
@@ -100,7 +144,7 @@ extension Store {
             punched += bytes
             if !dryRun { try sweep.punch(gap) }
         }
-        return (punched, try sweep.allocated(), sweep.touched(by: live))
+        return (punched, try sweep.allocated(), sweep.touched(by: live), sweep.blockSize)
     }
 
     /// Adds every chunk of every point not yet in `points` to `marked`. Never sweep after a partial

@@ -16,7 +16,9 @@
 /// - A point's block index is a tree of pages stored as chunks (`BlockIndexRoot`); unchanged pages
 ///   are shared, so a point costs metadata in proportion to what changed.
 /// - Chunks are appended to packs of the writer's own (`PackWriter`); a pack is fsynced, then
-///   renamed from `.tmp`. Packs are never rewritten: gc punches holes where dead chunks were.
+///   renamed from `.tmp`. Packs are never written into once published: gc punches holes where
+///   dead chunks were, and copies the live records of a pack whose leftover space it cannot punch
+///   into a new pack before it deletes the old one (`PackCompaction`).
 ///   Every other file: temp, fsync, rename. (One file per chunk cost 0.2-0.5 ms of file creation
 ///   per 64 KiB chunk here, more than hashing and compressing it; see docs/decisions.md.)
 /// - A point exists once its catalog row is committed, together with the rows of the chunks its
@@ -42,7 +44,9 @@
 /// be relying on a chunk it found stored but has not committed yet, and no writer is between its
 /// append and its commit, so bytes no row names are dead; a gc killed at any instant leaves only
 /// such bytes and rows of empty packs, which the next gc frees. Pack files with no catalog row are
-/// not this catalog's (it is older than they are) and are kept.
+/// not this catalog's (it is older than they are) and are kept. Last, packs whose leftover space
+/// (partial blocks at live/dead edges) is more than `--max-unused` of the live bytes are rewritten
+/// (`PackCompaction` says why a crash at any instant loses nothing).
 ///
 /// ## Locks and what may run concurrently
 /// | operation | takes | runs alongside |
