@@ -8,7 +8,7 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
         private enum Value: String, Sendable {
             case invalidArgument, notFound, alreadyExists, io, noSpace, corruptChunk, missingChunk
             case corruptCatalog, newerFormat, locked, sourceShrank, targetTooSmall, targetInUse
-            case targetHasData, unsupported, interrupted, conflict
+            case targetHasData, unsupported, interrupted, conflict, damagedImage
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
@@ -36,6 +36,9 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
         /// The source is smaller than the machine's previous point.
         public static let sourceShrank = Code(.sourceShrank)
         public static let targetTooSmall = Code(.targetTooSmall)
+        /// An existing image that fails its format's check, or no longer holds the point it was
+        /// built at: it is not updated in place (a rebuild replaces it).
+        public static let damagedImage = Code(.damagedImage)
         /// The target device is mounted or held open exclusively.
         public static let targetInUse = Code(.targetInUse)
         /// The target already holds data and `--force` was not given.

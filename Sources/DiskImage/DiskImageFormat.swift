@@ -58,6 +58,10 @@ public protocol BlockSink: AnyObject {
     func zero(offset: Int64, length: Int64) throws
     /// Writes the remaining metadata; the image is then complete (the caller syncs it).
     func finish() throws
+    /// The guest bytes the image holds at `offset` (`buffer.count` of them), read as QEMU reads
+    /// them: what an update checks before it trusts the blocks it will not rewrite. Update sinks
+    /// implement it; a new image's sink need not.
+    func read(offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws
 }
 
 extension DiskImageFormat {
@@ -66,6 +70,18 @@ extension DiskImageFormat {
 
 extension BlockSink {
     public var wantsFrames: Bool { false }
+
+    public func read(offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws {
+        throw StoreError(.unsupported, "this image cannot be read back while it is written")
+    }
+}
+
+/// Reads exactly `buffer.count` bytes of `file` at `offset`; what lies past the end of the file
+/// reads as zeros (a sparse tail).
+func readFully(_ file: any ImageFile, at offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws {
+    guard buffer.count > 0 else { return }
+    let n = try file.read(into: buffer.baseAddress!, count: buffer.count, at: offset)
+    if n < buffer.count { (buffer.baseAddress! + n).initializeMemory(as: UInt8.self, repeating: 0, count: buffer.count - n) }
 }
 
 /// A format's header, summarised for `understudy image info`.

@@ -13,6 +13,10 @@ public enum ImageBuilder {
         public var force = false
         /// Fill blocks whose chunk is corrupt or missing with zeros and list them, instead of failing.
         public var ignoreErrors = false
+        /// Update in place without first checking that the blocks the update keeps still hold
+        /// the image's recorded point (`HeldPointCheck`): faster, for images nothing but
+        /// Understudy can have touched.
+        public var trustImage = false
         public init() {}
     }
 

@@ -6,7 +6,7 @@ import BlockStore
 enum ImageDamage {
     /// An update writes only where the image's own tables point, so it must trust them first.
     static func refuseUpdate(_ file: any ImageFile, problems: [String]) -> StoreError {
-        StoreError(.unsupported, "\(file.path) is damaged, so it is not updated in place: \(problems.joined(separator: "; ")); pass --force-full to rebuild it",
+        StoreError(.damagedImage, "\(file.path) is damaged, so it is not updated in place: \(problems.joined(separator: "; ")); pass --force-full to rebuild it",
                    at: .init(path: file.path))
     }
 

@@ -101,6 +101,13 @@ public enum ImageUpdater {
             try BlockIndexReader.diff(old.index, point.index, chunks: store.chunks) { block, id in
                 if id.isZero { zeroed.append(block) } else { changed.append((block, id)) }
             }
+            if !options.trustImage {
+                let rewritten = Set(zeroed).union(changed.map(\.0))
+                let wrong = try HeldPointCheck.mismatches(in: sink, holding: old, chunks: store.chunks, skipping: rewritten, progress: progress)
+                if !wrong.isEmpty {
+                    throw ImageDamage.refuseUpdate(file, problems: wrong + ["its guest data was changed outside Understudy or has decayed (pass --trust-image to update it anyway)"])
+                }
+            }
             let blockSize = Int64(point.blockSize)
             for block in zeroed {
                 let offset = Int64(block) * blockSize

@@ -68,7 +68,15 @@ public struct StandbyBuilder {
         let image = paths.image(format: format.name)
         let imageReport: RestoreReport
         if FileSystem.exists(image) {
-            imageReport = try ImageUpdater.update(store: store, point: point, at: image, options: imageOptions, progress: progress)
+            do {
+                imageReport = try ImageUpdater.update(store: store, point: point, at: image, options: imageOptions, progress: progress)
+            } catch let error as StoreError where error.code == .damagedImage {
+                // The base image is Understudy's own file: a damaged one is rebuilt, and said.
+                progress.note("\(error.message); rebuilding it")
+                var rebuilt = try ImageUpdater.update(store: store, point: point, at: image, options: imageOptions, forceFull: true, progress: progress)
+                rebuilt.note = "rebuilt: the previous image was damaged"
+                imageReport = rebuilt
+            }
         } else {
             imageOptions.force = true
             imageReport = try ImageBuilder.build(store: store, point: point, to: image, options: imageOptions, progress: progress)

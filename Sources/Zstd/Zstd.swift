@@ -42,6 +42,14 @@ public func frameContentSize(_ frame: UnsafeRawBufferPointer) -> Int? {
     return Int(size)
 }
 
+/// The length of the first frame in `bytes` (which may go on past it: a qcow2 compressed cluster
+/// ends on a sector boundary), or nil if `bytes` does not start with a whole frame.
+/// The corresponding C function is `ZSTD_findFrameCompressedSize`.
+public func frameCompressedSize(_ bytes: UnsafeRawBufferPointer) -> Int? {
+    let size = ZSTD_findFrameCompressedSize(bytes.baseAddress, bytes.count)
+    return ZSTD_isError(size) != 0 ? nil : size
+}
+
 /// A compression context. Not thread-safe: use one per thread.
 /// The corresponding C type is `ZSTD_CCtx`.
 public final class Compressor {

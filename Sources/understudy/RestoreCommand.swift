@@ -27,6 +27,8 @@ extension Understudy {
         @Flag(help: "Update the existing image at TARGET in place to the point (the default when TARGET is an image Understudy built).")
         var update = false
         @Flag(help: "Rebuild TARGET from scratch even if it could be updated.") var forceFull = false
+        @Flag(help: "Update in place without first reading back the blocks the update keeps (by default they are checked against the point TARGET holds, and a changed or decayed image is refused).")
+        var trustImage = false
         @Flag(help: "Replace an existing file, or overwrite a device that already holds data.") var force = false
         @Flag(help: "Fill blocks whose chunk is corrupt or missing with zeros and list them, instead of stopping.")
         var ignoreErrors = false
@@ -58,6 +60,7 @@ extension Understudy {
             options.ova = ova
             options.force = force
             options.ignoreErrors = ignoreErrors
+            options.trustImage = trustImage
             let report: RestoreReport
             if (update || existing != nil || forceFull) && FileManager.default.fileExists(atPath: target) && !force {
                 report = try ImageUpdater.update(store: store, point: chosen, at: target, options: options, forceFull: forceFull,

@@ -56,6 +56,16 @@ struct UpdateDamageTests {
         }
     }
 
+    /// Found by the long fuzz run (seed 20261130, qcow2 mutants 3122 and 3611): a snapshot table
+    /// offset QEMU refuses even with no snapshots (misaligned, or past INT64_MAX) passed our check,
+    /// so the update succeeded and left an image qemu-img cannot open.
+    @Test(arguments: [UInt64(16), UInt64(10_520_408_729_537_478_656)])
+    func qcow2SnapshotTableOffsetQEMURefuses(_ offset: UInt64) throws {
+        let f = try HostileImage.fixture(Self.qcow2)
+        try expectRefusal(f, Self.qcow2) { try HostileImage.put(f.image, at: 64, offset, bigEndian: true) }
+        #expect(shell("qemu-img info '\(f.image)' 2>&1").output.contains("Snapshot table offset invalid"), "qemu-img opens it: the test no longer shows what QEMU refuses")
+    }
+
     @Test(arguments: [UInt64(1) << 63 | 0x00FF_0000_0000_0000, UInt64(1) << 63 | 0x10200])
     func qcow2DamagedL1Entry(_ entry: UInt64) throws {
         let f = try HostileImage.fixture(Self.qcow2)

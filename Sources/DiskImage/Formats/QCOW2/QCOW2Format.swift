@@ -91,6 +91,10 @@ final class QCOW2Sink: BlockSink {
         }
     }
 
+    func read(offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws {
+        try image.read(offset: offset, into: buffer)
+    }
+
     func finish() throws {
         try image.flush()
         // Leaks waste space but mislead no reader; anything else means we wrote a broken image.

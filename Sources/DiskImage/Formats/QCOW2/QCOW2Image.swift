@@ -16,6 +16,8 @@ final class QCOW2Image {
     private var dirtyRefcountBlocks = Set<Int>()
     private var l1Dirty = false
     private var l2Cache: [Int: [UInt64]] = [:]
+    /// The L2 table `read` used last (reading a whole disk must not cache every table).
+    var lastReadL2: (index: Int, table: [UInt64])?
     private var dirtyL2 = Set<Int>()
     /// Next byte for compressed data, while the file's tail is a compressed run.
     private var compressedTail: Int64?

@@ -40,6 +40,10 @@ final class RawSink: BlockSink {
     }
 
     func finish() throws {}
+
+    func read(offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws {
+        try readFully(file, at: offset, into: buffer)
+    }
 }
 
 /// Writes explicit zeros, 1 MiB at a time.

@@ -82,6 +82,19 @@ final class VHDDynamicSink: BlockSink {
         try VHDFormat.verify(file)
     }
 
+    /// Like QEMU, reads an allocated block's data whatever its sector bitmap says (the bitmap
+    /// only matters to differencing disks); an unallocated block reads as zeros.
+    func read(offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws {
+        try forEachPiece(offset: offset, length: Int64(buffer.count)) { block, inBlock, done, count in
+            let piece = UnsafeMutableRawBufferPointer(rebasing: buffer[Int(done)..<Int(done + count)])
+            if bat[block] == VHDSpec.unallocated {
+                piece.initializeMemory(as: UInt8.self, repeating: 0)
+            } else {
+                try readFully(file, at: Int64(bat[block]) * 512 + bitmapBytes + inBlock, into: piece)
+            }
+        }
+    }
+
     /// Calls `body(block, offsetInBlock, offsetInRange, count)` for each block the range touches.
     private func forEachPiece(offset: Int64, length: Int64, _ body: (Int, Int64, Int64, Int64) throws -> Void) throws {
         guard offset >= 0, offset + length <= Int64(bat.count) * blockSize else {

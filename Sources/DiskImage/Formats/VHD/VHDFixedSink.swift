@@ -39,6 +39,11 @@ final class VHDFixedSink: BlockSink {
         try VHDFormat.verify(file)
     }
 
+    func read(offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws {
+        try checkRange(offset, Int64(buffer.count))
+        try readFully(file, at: offset, into: buffer)
+    }
+
     /// Data must never reach the footer.
     private func checkRange(_ offset: Int64, _ length: Int64) throws {
         guard offset >= 0, offset + length <= footerOffset else {

@@ -101,6 +101,20 @@ final class VHDXSink: BlockSink {
         try VHDXFormat.verify(file)
     }
 
+    /// A fully present block reads from the file; every other state reads as zeros, as QEMU reads
+    /// a disk without a parent.
+    func read(offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws {
+        try forEachPiece(offset: offset, length: Int64(buffer.count)) { block, inBlock, done, count in
+            let piece = UnsafeMutableRawBufferPointer(rebasing: buffer[Int(done)..<Int(done + count)])
+            let entry = VHDXEntry(raw: bat[layout.batIndex(ofBlock: block)])
+            if entry.isPresent {
+                try readFully(file, at: entry.fileOffset + inBlock, into: piece)
+            } else {
+                piece.initializeMemory(as: UInt8.self, repeating: 0)
+            }
+        }
+    }
+
     /// Calls `body(block, offsetInBlock, offsetInRange, count)` for each block the range touches.
     private func forEachPiece(offset: Int64, length: Int64, _ body: (Int64, Int64, Int64, Int64) throws -> Void) throws {
         guard offset >= 0, offset + length <= layout.payloadBlocks * layout.blockSize else {

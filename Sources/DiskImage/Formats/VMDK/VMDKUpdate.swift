@@ -56,6 +56,23 @@ extension VMDK {
             try ImageDamage.verifyOwnOutput("VMDK", file, problems: try VMDK.check(file))
         }
 
+        /// An allocated grain reads from the file, any other reads as zeros.
+        func read(offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws {
+            try forEachGrain(offset: offset, length: Int64(buffer.count)) { grain, inGrain, done, n in
+                let piece = UnsafeMutableRawBufferPointer(rebasing: buffer[done..<(done + n)])
+                if let sector = try entry(grain) {
+                    try readFully(file, at: sector * Int64(VMDK.sector) + Int64(inGrain), into: piece)
+                } else {
+                    piece.initializeMemory(as: UInt8.self, repeating: 0)
+                }
+            }
+            // Past the virtual size (a last block padded by the caller): zeros.
+            let inside = Int(max(0, min(Int64(buffer.count), extent.virtualSize - offset)))
+            if inside < buffer.count {
+                UnsafeMutableRawBufferPointer(rebasing: buffer[inside...]).initializeMemory(as: UInt8.self, repeating: 0)
+            }
+        }
+
         /// Calls `body(grain, offset in grain, offset in range, length)` for each grain the range touches.
         private func forEachGrain(offset: Int64, length: Int64, _ body: (Int64, Int, Int, Int) throws -> Void) throws {
             let limit = min(offset + length, extent.virtualSize)
