@@ -4,10 +4,9 @@ import Foundation
 import TestSupport
 
 /// Judges an in-place update that succeeded on a mutant, with qemu-img as the reader. Right:
-/// the image reads exactly as point B. Also right, and counted apart: it differs from B only in
-/// blocks that B did not change and that the mutant already held differently — damage to guest
-/// data, which these formats carry no checksum to detect and an update does not rewrite.
-/// Anything else is wrong: the update wrote through damaged metadata.
+/// the image reads exactly as point B. Anything else is wrong, and the error says which way:
+/// the update carried guest data the mutant had damaged in a block B did not change (what
+/// `HeldPointCheck` now refuses), or it wrote through damaged metadata.
 struct FuzzOracle {
     let image: String
     let format: String
@@ -41,8 +40,8 @@ struct FuzzOracle {
         return FileManager.default.contents(atPath: out).map(Array.init)
     }
 
-    /// "exact" or "carried data damage", or throws describing what is wrong; a wrong mutant is
-    /// kept in `UNDERSTUDY_FUZZ_SAVE` (when set) as `WRONG-N.img`, to be replayed.
+    /// "exact", or throws describing how the image differs from B; a wrong mutant is kept in
+    /// `UNDERSTUDY_FUZZ_SAVE` (when set) as `WRONG-N.img`, to be replayed.
     func judge(mutant: [UInt8], n: Int) throws -> String {
         do { return try judge(mutant: mutant) } catch {
             if let folder = ProcessInfo.processInfo.environment["UNDERSTUDY_FUZZ_SAVE"] {
@@ -62,11 +61,12 @@ struct FuzzOracle {
         for start in stride(from: 0, to: b.count, by: blockSize) {
             let r = start..<min(b.count, start + blockSize)
             if Self.same(post, b, r) { continue }
-            guard Self.same(a, b, r), let pre, pre.count == a.count, Self.same(pre, post, r), !Self.same(pre, a, r) else {
-                throw CLIError(message: "guest bytes \(r) differ from the point's and are not damage the mutant already held")
+            if Self.same(a, b, r), let pre, pre.count == a.count, Self.same(pre, post, r), !Self.same(pre, a, r) {
+                throw CLIError(message: "guest bytes \(r) carry damage the mutant held in a block point B did not change")
             }
+            throw CLIError(message: "guest bytes \(r) differ from the point's and are not damage the mutant already held")
         }
-        return "carried data damage"
+        throw CLIError(message: "qemu-img compare says the image differs from the point, yet every block reads the same")
     }
 
     /// `x[r] == y[r]` by memcmp: slice equality compares byte by byte through generic witnesses

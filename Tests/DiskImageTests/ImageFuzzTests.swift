@@ -12,7 +12,7 @@ import TestSupport
 @Suite("Formats: seeded mutants of every kind through info, check and an in-place update")
 struct ImageFuzzTests {
     static var mutants: Int { FuzzRun.setting("UNDERSTUDY_FUZZ_MUTANTS", default: 300) }
-    static var updates: Int { FuzzRun.setting("UNDERSTUDY_FUZZ_UPDATES", default: 6) }
+    static var updates: Int { FuzzRun.setting("UNDERSTUDY_FUZZ_UPDATES", default: 100) }
     static var seed: UInt64 { UInt64(FuzzRun.setting("UNDERSTUDY_FUZZ_SEED", default: 8)) }
 
     /// The long run takes one kind per process (`UNDERSTUDY_FUZZ_KINDS`, corpus names), so each

@@ -66,6 +66,27 @@ struct UpdateDamageTests {
         #expect(shell("qemu-img info '\(f.image)' 2>&1").output.contains("Snapshot table offset invalid"), "qemu-img opens it: the test no longer shows what QEMU refuses")
     }
 
+    /// Found by the suite's fuzzing (seed 8, VHD mutants 60, 61, 66): a dynamic VHD whose file had
+    /// grown by a length that is not whole sectors got its new block entered in the BAT 50 bytes
+    /// before where the data went, so the "updated" image read shifted data.
+    @Test func vhdDynamicGrownByAnOddLengthUpdatesExactly() throws {
+        let c = FormatCase(format: "vhd", variant: "dynamic", compress: false)
+        let f = try HostileImage.fixture(c)
+        let handle = try #require(FileHandle(forWritingAtPath: f.image))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(count: 63_538))
+        try handle.close()
+        var record = try #require(ImageRecord.load(for: f.image))
+        record.fingerprint = try ImageRecord.fingerprint(of: f.image)  // as if Understudy had left it so
+        try record.save(for: f.image)
+        _ = try ImageUpdater.update(store: f.store, point: f.b, at: f.image, options: c.options())
+        var raw = ImageBuilder.Options()
+        raw.force = true
+        _ = try ImageBuilder.build(store: f.store, point: f.b, to: f.dir.file("b.raw"), options: raw)
+        let same = QemuImg.same(f.image, format: "vhd", as: f.dir.file("b.raw"))
+        #expect(same.0, "\(same.1)")
+    }
+
     @Test(arguments: [UInt64(1) << 63 | 0x00FF_0000_0000_0000, UInt64(1) << 63 | 0x10200])
     func qcow2DamagedL1Entry(_ entry: UInt64) throws {
         let f = try HostileImage.fixture(Self.qcow2)

@@ -39,9 +39,13 @@ final class VHDDynamicSink: BlockSink {
     }
 
     /// Opens a parsed dynamic image for an update. The footer keeps its bytes; it only moves.
+    /// New blocks start on a sector (the BAT holds sector numbers), even after a file whose
+    /// length is not a whole number of sectors (found by the fuzz run: a file extended by 63,538
+    /// bytes had its new block entered 50 bytes before where it was written).
     static func update(_ file: any ImageFile, image: VHDImage) -> VHDDynamicSink {
         VHDDynamicSink(file: file, header: image.header!, footer: image.footerBytes, diskSize: Int64(image.footer.currentSize),
-                       bat: image.bat, nextBlock: max(image.endOfBlocks, image.footerOffset), oldFooterOffset: image.footerOffset)
+                       bat: image.bat, nextBlock: VHDFields.roundUp(max(image.endOfBlocks, image.footerOffset), 512),
+                       oldFooterOffset: image.footerOffset)
     }
 
     private init(file: any ImageFile, header: VHDDynamicHeader, footer: [UInt8], diskSize: Int64, bat: [UInt32],
