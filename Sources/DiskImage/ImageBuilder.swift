@@ -72,7 +72,7 @@ public enum ImageBuilder {
                        image: String) throws -> ImageRecord {
         ImageRecord(format: format.name, variant: variant, compressed: compressed, ova: ova, machine: point.machine, point: point.id ?? 0,
                     pointTime: point.time, diskSize: point.diskSize, blockSize: point.blockSize, built: Date(),
-                    fingerprint: try ImageRecord.fingerprint(of: image))
+                    fingerprint: try ImageRecord.fingerprint(of: image), verified: Date())
     }
 
     /// Streams every data block of the point into the sink; on a device also zeroes the gaps.

@@ -22,6 +22,15 @@ public struct ImageRecord: Codable, Sendable, Equatable {
     public var blockSize: Int
     public var built: Date
     public var fingerprint: Fingerprint
+    /// When every block was last known to hold `point`: the build itself, or an update's
+    /// `HeldPointCheck`. Nil in records older than the check.
+    public var verified: Date?
+
+    /// True if the image was verified within `days` days of `now`.
+    public func verifiedWithin(days: Double, of now: Date = Date()) -> Bool {
+        guard let verified else { return false }
+        return now.timeIntervalSince(verified) < days * 86_400 && verified <= now
+    }
 
     public static func path(of image: String) -> String { image + ".understudy.json" }
 

@@ -129,7 +129,9 @@ public enum ImageUpdater {
             try sink.finish()
             progress.finish()
             try file.syncImage()
-            try ImageBuilder.record(point, format: format, variant: variant, compressed: options.compress, ova: options.ova, image: path).save(for: path)
+            var updated = try ImageBuilder.record(point, format: format, variant: variant, compressed: options.compress, ova: options.ova, image: path)
+            if options.trustImage { updated.verified = record.verified }  // unchecked blocks: the old date stands
+            try updated.save(for: path)
             try file.finishCommit()
             report.changedBlocks = changed.count + zeroed.count
             report.dataBlocks = changed.count

@@ -19,6 +19,10 @@ public struct StandbyBuildReport: Codable, Sendable {
 /// production: capture it first) unless told to discard it. The image update is journaled: a
 /// crash leaves the previous standby bootable.
 public struct StandbyBuilder {
+    /// How often a nightly build reads the base image back against its point (`HeldPointCheck`);
+    /// between checks it trusts its own file, so a nightly build stays O(changed blocks).
+    static let imageCheckDays = 7.0
+
     public struct Options: Sendable {
         public var point = PointSelector.latest
         public var format: String?
@@ -68,6 +72,9 @@ public struct StandbyBuilder {
         let image = paths.image(format: format.name)
         let imageReport: RestoreReport
         if FileSystem.exists(image) {
+            // The base image is Understudy's own file, never booted (the overlay takes the guest's
+            // writes): its kept blocks are read back once a week, not every night.
+            imageOptions.trustImage = ImageRecord.load(for: image)?.verifiedWithin(days: Self.imageCheckDays) ?? false
             do {
                 imageReport = try ImageUpdater.update(store: store, point: point, at: image, options: imageOptions, progress: progress)
             } catch let error as StoreError where error.code == .damagedImage {

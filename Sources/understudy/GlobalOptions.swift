@@ -21,9 +21,10 @@ struct GlobalOptions: ParsableArguments {
         try Store(path: storePath, create: create)
     }
 
-    /// Progress on stderr when it is a terminal.
+    /// Progress on stderr: a bar on a terminal, notes alone anywhere else, nothing with --quiet.
     func progress() -> any ProgressReporter {
-        quiet || isatty(2) == 0 ? SilentProgress() : TerminalProgress()
+        if quiet { return SilentProgress() }
+        return isatty(2) == 0 ? NoteProgress() : TerminalProgress()
     }
 
     /// A line for humans on stderr (the result itself goes to stdout).
