@@ -87,6 +87,21 @@ struct UpdateDamageTests {
         #expect(same.0, "\(same.1)")
     }
 
+    /// Found by the long fuzz run (seed 20261130, VHD fixed mutant 4581): a footer whose creator
+    /// field changed makes QEMU size the disk by its CHS geometry; the update checked only the
+    /// current size, succeeded, and left an image QEMU reads at another size.
+    @Test func vhdCreatorThatMakesQEMUUseCHSGeometry() throws {
+        let c = FormatCase(format: "vhd", variant: "fixed", compress: false)
+        let f = try HostileImage.fixture(c)
+        let footer = (try FileManager.default.attributesOfItem(atPath: f.image)[.size] as! NSNumber).int64Value - 512
+        try expectRefusal(f, c) {
+            try HostileImage.write(f.image, at: footer + 28, Array("vpc ".utf8))
+            try HostileImage.resealVHDFooter(f.image, at: footer)
+        }
+        let qemu = shell("qemu-img info --output=json '\(f.image)'").output
+        #expect(!qemu.contains("\"virtual-size\": \(f.a.diskSize)"), "QEMU reads the original size: the test no longer shows the problem")
+    }
+
     @Test(arguments: [UInt64(1) << 63 | 0x00FF_0000_0000_0000, UInt64(1) << 63 | 0x10200])
     func qcow2DamagedL1Entry(_ entry: UInt64) throws {
         let f = try HostileImage.fixture(Self.qcow2)

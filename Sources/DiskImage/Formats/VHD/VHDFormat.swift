@@ -58,7 +58,7 @@ public enum VHDFormat: DiskImageFormat {
     public static func info(_ file: any ImageFile) throws -> ImageInfo {
         let image = try VHDImage.read(file)
         let footer = image.footer
-        guard let virtualSize = Int64(exactly: footer.currentSize) else {
+        guard let virtualSize = footer.sizeAsQEMUReadsIt else {
             throw StoreError(.unsupported, "\(file.path) is a damaged VHD: its current size \(footer.currentSize) is beyond any disk", at: .init(path: file.path))
         }
         var details = [
