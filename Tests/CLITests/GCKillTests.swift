@@ -68,10 +68,6 @@ struct GCKillTests {
         for (_, image) in kept { _ = try fresh.capture("m", image) }
         let killed = allocatedBytes(under: dir.file("store/packs")), wanted = allocatedBytes(under: dir.file("fresh/packs"))
         let killedTotal = allocatedBytes(under: dir.file("store")), wantedTotal = allocatedBytes(under: dir.file("fresh"))
-        for name in ["store", "fresh"] {
-            let files = (try? FileManager.default.contentsOfDirectory(atPath: dir.file(name))) ?? []
-            print("gc kill: \(name): " + files.sorted().map { f -> String in var st = stat(); lstat(dir.file(name + "/" + f), &st); return "\(f) \(st.st_blocks * 512)" }.joined(separator: ", "))
-        }
         print("gc kill: \(interrupted) of 15 killed while running; packs \(killed) B (minimum for their live records \(minimum) B) vs fresh \(wanted) B (\(String(format: "%+.2f", 100 * (Double(killed) / Double(wanted) - 1))) %); store \(killedTotal) B vs fresh \(wantedTotal) B")
         // Nothing is left that a gc could still reclaim: the packs hold only the blocks their live
         // records touch (plus a little extent-tree metadata).
