@@ -3,10 +3,10 @@ import Libvirt
 import Testing
 import TestSupport
 
-/// The probe's decision logic against fake qemu binaries that behave like each kind of host we
-/// met (KVM works, KVM hangs, a paravirtual KVM that kills the guest in protected mode, no KVM),
-/// and the probe sector itself under real qemu (TCG). Nothing here asserts what this host's KVM
-/// does.
+/// The probe's decision logic against fake qemu binaries, one per behaviour a KVM can have
+/// (boots the probe, hangs, a paravirtual KVM that kills the guest in protected mode, absent),
+/// and the probe sector itself under real qemu with TCG. No test runs the host's own KVM or
+/// asserts what it does.
 @Suite("Libvirt: accelerator probe", .timeLimit(.minutes(2)))
 struct AcceleratorTests {
     @Test("overrides and UNDERSTUDY_ACCEL win without probing")
