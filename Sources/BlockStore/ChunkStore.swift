@@ -7,8 +7,9 @@ import Synchronization
 public final class ChunkStore: Sendable {
     public let root: String
     let catalog: Catalog
-    /// Open pack files, kept until gc removes or rewrites the pack (`file(ofPack:)`).
-    private let open = Mutex<[Int64: FileDescriptor]>([:])
+    /// Open pack files, kept until gc removes or rewrites the pack (`file(ofPack:)`), each with
+    /// when it was last seen linked.
+    private let open = Mutex<[Int64: (file: FileDescriptor, seen: ContinuousClock.Instant)]>([:])
     /// Locations looked up in batches by `prefetch`, so per-chunk reads need no query.
     private let cached = Mutex<[ChunkID: ChunkLocation]>([:])
 
@@ -19,6 +20,9 @@ public final class ChunkStore: Sendable {
 
     static let maxOpenPacks = 256
 
+    /// How often a cached pack is checked for having been unlinked (one `fstat`, not one per read).
+    static let unlinkCheckInterval = Duration.seconds(1)
+
     private static func isUnlinked(_ file: FileDescriptor) -> Bool {
         var st = stat()
         return fstat(file.fd, &st) == 0 && st.st_nlink == 0
@@ -28,18 +32,23 @@ public final class ChunkStore: Sendable {
     func tempPath(ofPack pack: Int64) -> String { root + "/\(pack).pack.tmp" }
 
     func file(ofPack pack: Int64) throws -> FileDescriptor {
-        if let file = open.withLock({ $0[pack] }) {
+        let now = ContinuousClock.now
+        if let cached = open.withLock({ $0[pack] }) {
+            if now - cached.seen < Self.unlinkCheckInterval { return cached.file }
             // A pack gc rewrote is unlinked; holding it open would keep its space from the file
             // system for as long as a long-running reader (the chunk service) lives.
-            guard Self.isUnlinked(file) else { return file }
-            open.withLock { if $0[pack] === file { $0[pack] = nil } }
+            if !Self.isUnlinked(cached.file) {
+                open.withLock { if $0[pack]?.file === cached.file { $0[pack]?.seen = now } }
+                return cached.file
+            }
+            open.withLock { if $0[pack]?.file === cached.file { $0[pack] = nil } }
         }
         let file = try FileDescriptor(path: path(ofPack: pack), flags: O_RDONLY)
         return open.withLock { table in
-            if let existing = table[pack] { return existing }
+            if let existing = table[pack] { return existing.file }
             // Bounded: a store of thousands of packs must not exhaust file descriptors.
             if table.count >= Self.maxOpenPacks { table.removeAll(keepingCapacity: true) }
-            table[pack] = file
+            table[pack] = (file, now)
             return file
         }
     }
@@ -163,10 +172,14 @@ extension ChunkReader {
     /// Decompresses and checks the hash; every reader goes through here.
     public static func expand(_ frame: [UInt8], id: ChunkID, into output: UnsafeMutableRawBufferPointer,
                               using decompressor: Decompressor) throws {
-        let ok: Bool = frame.withUnsafeBytes { raw in
-            do { try decompressor.decompress(raw, into: output) } catch { return false }
-            return true
-        }
+        try frame.withUnsafeBytes { try expand($0, id: id, into: output, using: decompressor) }
+    }
+
+    /// The same, for a frame inside a larger buffer (a pack record after its header).
+    public static func expand(_ frame: UnsafeRawBufferPointer, id: ChunkID, into output: UnsafeMutableRawBufferPointer,
+                              using decompressor: Decompressor) throws {
+        var ok = true
+        do { try decompressor.decompress(frame, into: output) } catch { ok = false }
         guard ok, ChunkID.hash(UnsafeRawBufferPointer(output)) == id else {
             throw StoreError(.corruptChunk, "chunk \(id.hex) is corrupt: its content does not match its SHA-256 name", at: .init(chunk: id))
         }

@@ -122,8 +122,10 @@ struct PackCompaction {
             throw StoreError(.corruptChunk, problem, at: .init(chunk: id, path: chunks.path(ofPack: location.pack)))
         }
         var plain = [UInt8](repeating: 0, count: location.plainLength)
-        try plain.withUnsafeMutableBytes {
-            try ChunkStore.expand(Array(record[PackFormat.headerSize...]), id: id, into: $0, using: decompressor)
+        try record.withUnsafeBytes { raw in
+            try plain.withUnsafeMutableBytes {
+                try ChunkStore.expand(UnsafeRawBufferPointer(rebasing: raw[PackFormat.headerSize...]), id: id, into: $0, using: decompressor)
+            }
         }
         return record
     }

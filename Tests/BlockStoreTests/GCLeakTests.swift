@@ -18,9 +18,7 @@ struct GCLeakTests {
     /// A store holding point A and B of random data, A forgotten; B restored to `b.img`.
     func forgottenPoint() throws -> (TestStore, RecoveryPoint) {
         let t = try TestStore()
-        let disk = t.dir.file("disk.img")
-        var rng = SeededRandom(seed: 301)
-        _ = FileManager.default.createFile(atPath: disk, contents: Data(Disks.randomBytes(8 << 20, using: &rng)))
+        let disk = t.randomDisk(size: 8 << 20, seed: 301)
         let a = try t.capture("m", disk)
         try Disks.mutate(disk, seed: 302, writes: 40)
         let b = try t.capture("m", disk)
@@ -73,9 +71,7 @@ struct GCLeakTests {
         let disk = t.dir.file("disk.img")
         try Disks.make(disk, size: 2 << 20, seed: 303)
         let a = try t.capture("m", disk)
-        var rng = SeededRandom(seed: 304)
-        _ = FileManager.default.createFile(atPath: t.dir.file("x.img"), contents: Data(Disks.randomBytes(2 << 20, using: &rng)))
-        let x = try t.capture("x", t.dir.file("x.img"))
+        let x = try t.capture("x", t.randomDisk("x.img", size: 2 << 20, seed: 304))
         _ = try t.store.forget(machine: "x", point: x.id!)
         // A gc killed after deleting the rows of x's chunks, before removing x's pack.
         var dead: [ChunkID] = []

@@ -39,9 +39,7 @@ struct GCTests {
 
     @Test func deadChunksArePunchedOutOfSharedPacks() throws {
         let t = try TestStore()
-        let disk = t.dir.file("disk.img")
-        var rng = SeededRandom(seed: 34)
-        _ = FileManager.default.createFile(atPath: disk, contents: Data(Disks.randomBytes(4 << 20, using: &rng)))
+        let disk = t.randomDisk(size: 4 << 20, seed: 34)
         let a = try t.capture("m", disk)
         try Disks.mutate(disk, seed: 35, writes: 30)
         let b = try t.capture("m", disk)

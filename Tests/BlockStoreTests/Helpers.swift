@@ -27,6 +27,14 @@ final class TestStore: @unchecked Sendable {
         return try ImageBuilder.build(store: store, point: point, to: path, options: options)
     }
 
+    /// A disk image of `size` seeded random bytes in the store's temp folder; returns its path.
+    func randomDisk(_ name: String = "disk.img", size: Int, seed: UInt64) -> String {
+        let path = dir.file(name)
+        var rng = SeededRandom(seed: seed)
+        _ = FileManager.default.createFile(atPath: path, contents: Data(Disks.randomBytes(size, using: &rng)))
+        return path
+    }
+
     var chunkCount: Int { (try? store.chunks.count()) ?? -1 }
 
     var packFiles: [String] {

@@ -162,10 +162,15 @@ final class QCOW2Image {
             dirtyL2.insert(index)
             return table
         }
-        let bytes = try file.read(Int(clusterSize), at: offset)
-        let table = (0..<Int(header.l2Entries)).map { Binary.loadBE(UInt64.self, bytes, $0 * 8) }
+        let table = try loadL2(at: offset)
         l2Cache[index] = table
         return table
+    }
+
+    /// The L2 table stored at `offset`, as entries.
+    func loadL2(at offset: Int64) throws -> [UInt64] {
+        let bytes = try file.read(Int(clusterSize), at: offset)
+        return (0..<Int(header.l2Entries)).map { Binary.loadBE(UInt64.self, bytes, $0 * 8) }
     }
 
     func setEntry(_ guestCluster: Int64, _ entry: UInt64) throws {

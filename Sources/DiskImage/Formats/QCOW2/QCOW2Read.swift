@@ -27,16 +27,15 @@ extension QCOW2Image {
         }
     }
 
-    /// The L2 entry of a guest cluster, through the update's cache if it holds the table, else
-    /// from the file (keeping only the last table read).
+    /// The L2 entry of a guest cluster, from the file (it runs before the update writes anything,
+    /// so the file is current), keeping only the last table read.
     private func readEntry(_ guest: Int64) throws -> UInt64 {
         let index = Int(guest / header.l2Entries), slot = Int(guest % header.l2Entries)
         guard index < l1.count else { return 0 }
         if let last = lastReadL2, last.index == index { return last.table[slot] }
         let offset = Int64(l1[index] & QCOW2Header.offsetMask)
         guard offset != 0 else { return 0 }
-        let bytes = try file.read(Int(clusterSize), at: offset)
-        let table = (0..<Int(header.l2Entries)).map { Binary.loadBE(UInt64.self, bytes, $0 * 8) }
+        let table = try loadL2(at: offset)
         lastReadL2 = (index, table)
         return table[slot]
     }
