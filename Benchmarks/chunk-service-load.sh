@@ -8,20 +8,22 @@
 #   listing p99 under load (target < 100 ms), RSS after the first and the last round (target: flat).
 #
 #   Benchmarks/chunk-service-load.sh [--size 256M] [--clients 20] [--rounds 10] [--work DIR] [--bin DIR]
-#                                    [--client-nice N] [--token-flag]
+#                                    [--client-nice N] [--probe-nice N] [--server-nice N] [--token-flag]
 # --client-nice N runs the clients at nice N (they stand for other machines; on loopback they share
-# this machine's cores with the server). --token-flag passes the token as --token, for client
+# this machine's cores with the server). --probe-nice N runs the listing probe (curl) at nice N,
+# so that its own wait for a CPU is not counted as the server's; --server-nice N runs `serve` at
+# nice N (what a site gives a backup server that shares its machine). --token-flag passes the token as --token, for client
 # builds older than --token-file / UNDERSTUDY_TOKEN.
 set -euo pipefail
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$SCRIPT_DIR/.." && pwd)
-SIZE=256M CLIENTS=20 ROUNDS=10 WORK=$REPO/bench-work/chunk-load BIN="" NICE=0 TOKEN_FLAG=0
+SIZE=256M CLIENTS=20 ROUNDS=10 WORK=$REPO/bench-work/chunk-load BIN="" NICE=0 PROBE_NICE=0 SERVER_NICE=0 TOKEN_FLAG=0
 while [ $# -gt 0 ]; do
   case $1 in
     --size) SIZE=$2; shift 2;; --clients) CLIENTS=$2; shift 2;; --rounds) ROUNDS=$2; shift 2;;
     --work) WORK=$2; shift 2;; --bin) BIN=$2; shift 2;;
-    --client-nice) NICE=$2; shift 2;; --token-flag) TOKEN_FLAG=1; shift;;
-    *) echo "usage: $0 [--size 256M] [--clients 20] [--rounds 10] [--work DIR] [--bin DIR] [--client-nice N] [--token-flag]" >&2; exit 2;;
+    --client-nice) NICE=$2; shift 2;; --probe-nice) PROBE_NICE=$2; shift 2;; --server-nice) SERVER_NICE=$2; shift 2;; --token-flag) TOKEN_FLAG=1; shift;;
+    *) echo "usage: $0 [--size 256M] [--clients 20] [--rounds 10] [--work DIR] [--bin DIR] [--client-nice N] [--probe-nice N] [--server-nice N] [--token-flag]" >&2; exit 2;;
   esac
 done
 if [ -z "$BIN" ]; then   # the release build of both binaries
@@ -33,7 +35,10 @@ U=$BIN/understudy R=$BIN/understudy-rescue
 mkdir -p "$WORK"; cd "$WORK"
 export UNDERSTUDY_STORE=$WORK/store
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -f "$WORK"/target-*; }
+cleanup() {  # the background loop is stopped first, so it starts no new capture or gc while its child is killed
+  for p in "${pids[@]}"; do kill -STOP "$p" 2>/dev/null || true; pkill -P "$p" 2>/dev/null || true; kill "$p" 2>/dev/null || true; kill -CONT "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true; rm -f "$WORK"/target-*
+}
 trap cleanup EXIT
 
 [ -s disk.img ] || python3 "$SCRIPT_DIR/make-disk.py" --seed 11 disk.img "$SIZE"
@@ -46,14 +51,14 @@ chmod 600 token
 export UNDERSTUDY_TOKEN; UNDERSTUDY_TOKEN=$(cat token)
 token_args=(); [ "$TOKEN_FLAG" = 0 ] || token_args=(--token "$UNDERSTUDY_TOKEN")
 
-"$U" serve --listen 127.0.0.1:0 --duration 86400 -q >serve.out 2>serve.err &
+nice -n "$SERVER_NICE" "$U" serve --listen 127.0.0.1:0 --duration 86400 -q >serve.out 2>serve.err &
 SERVER=$!; pids+=($SERVER)
 for _ in $(seq 100); do grep -q '^listening on ' serve.out && break; sleep 0.1; done
 URL=$(sed -n 's/^listening on //p' serve.out | head -1)
 [ -n "$URL" ] || { echo "serve did not start: $(cat serve.err)" >&2; exit 1; }
 rss() { awk '/^VmRSS/ {printf "%.1f", $2 / 1024}' "/proc/$SERVER/status"; }
 rss_anon() { awk '/^RssAnon/ {printf "%.1f", $2 / 1024}' "/proc/$SERVER/status"; }   # heap: what a leak grows
-listing() { curl -s -o /dev/null -w '%{http_code} %{time_total} %{time_connect} %{time_starttransfer}\n' --max-time 30 -H "Authorization: Bearer $UNDERSTUDY_TOKEN" "$URL/api/v1/machines"; }
+listing() { nice -n "$PROBE_NICE" curl -s -o /dev/null -w '%{http_code} %{time_total} %{time_connect} %{time_starttransfer}\n' --max-time 30 -H "Authorization: Bearer $UNDERSTUDY_TOKEN" "$URL/api/v1/machines"; }
 stats() {  # stats FILE -> "median p99 max n" in ms of lines "200 SECONDS"; non-200 count as 30 s
   python3 - "$1" <<'PY'
 import sys

@@ -213,8 +213,8 @@ public final class Catalog: Sendable {
     /// Records a point and the chunks its capture wrote, in one transaction: the commit of a capture.
     /// A machine's first point creates the machine, with the point's block size.
     public func commit(_ point: RecoveryPoint, chunks: [StoredChunk]) throws -> RecoveryPoint {
-        let stats = String(decoding: try! JSONEncoder().encode(point.stats), as: UTF8.self)
         return try write { db in
+            let stats = String(decoding: try JSONEncoder().encode(point.stats), as: UTF8.self)
             try db.execute(sql: "INSERT OR IGNORE INTO machine (name, blockSize, created) VALUES (?, ?, ?)",
                            arguments: [point.machine, point.blockSize, Date().timeIntervalSince1970])
             try Self.insertChunks(chunks, db)

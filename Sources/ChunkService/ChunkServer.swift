@@ -5,6 +5,7 @@ import HummingbirdCore
 import HummingbirdTLS
 import Logging
 import NIOCore
+import NIOPosix
 import NIOSSL
 
 /// The chunk service of `understudy serve --listen`: HTTP (or HTTPS with a certificate and key)
@@ -78,19 +79,26 @@ public struct ChunkServer: Sendable {
         let router = Router(context: ServiceContext.self)
         router.add(middleware: TokenAuthMiddleware(tokens: tokens, work: work, gate: gate))
         ChunkRoutes(store: store, work: work).add(to: router)
+        let loops = MultiThreadedEventLoopGroup(numberOfThreads: Self.eventLoops)
         let app = Application(
             router: router, server: try serverBuilder(gate: gate),
             configuration: .init(address: .hostname(options.host, port: options.port), serverName: "understudy"),
             onServerRunning: { channel in listening(channel.localAddress?.port ?? options.port) },
+            eventLoopGroupProvider: .shared(loops),
             logger: logger)
-        do {
-            try await app.runService()
-        } catch {
-            await work.shutdown()
-            throw error
-        }
+        let outcome: Result<Void, any Error>
+        do { try await app.runService(); outcome = .success(()) } catch { outcome = .failure(error) }
         await work.shutdown()
+        try? await loops.shutdownGracefully()
+        try outcome.get()
     }
+
+    /// Event-loop threads: 8 per core, at least 8 and at most 64. A loop writes the chunk slices of
+    /// every connection it owns in one pass before it reads the next request, so with one loop per
+    /// core a listing waited behind the slices of ten restores (seconds on 2 cores, issue #8 finding
+    /// 7); with 16 loops on 2 cores it waits behind those of one or two (docs/benchmarks.md).
+    /// The threads sleep between passes, so a surplus costs only their stacks.
+    static let eventLoops = min(64, max(8, 8 * System.coreCount))
 
     private func serverBuilder(gate: ConnectionGate) throws -> HTTPServerBuilder {
         let limits = ConnectionGuard.Limits(headerTimeout: Self.time(options.headerTimeout), bodyTimeout: Self.time(options.bodyTimeout),

@@ -66,11 +66,11 @@ public final class StandbyCatalog: Sendable {
         }
     }
 
-    private static func encode(_ value: some Encodable) -> String {
+    private static func encode(_ value: some Encodable) throws -> String {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = .sortedKeys
-        return String(decoding: try! encoder.encode(value), as: UTF8.self)
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 
     private static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
@@ -91,7 +91,7 @@ public final class StandbyCatalog: Sendable {
     public func setProfile(_ profile: HardwareProfile, for machine: String) throws {
         try run {
             try db.write { db in
-                try db.execute(sql: "INSERT OR REPLACE INTO profile (machine, json) VALUES (?, ?)", arguments: [machine, Self.encode(profile)])
+                try db.execute(sql: "INSERT OR REPLACE INTO profile (machine, json) VALUES (?, ?)", arguments: [machine, try Self.encode(profile)])
             }
         }
     }
@@ -114,7 +114,7 @@ public final class StandbyCatalog: Sendable {
     public func setStandby(_ record: StandbyRecord) throws {
         try run {
             try db.write { db in
-                try db.execute(sql: "INSERT OR REPLACE INTO standby (machine, json) VALUES (?, ?)", arguments: [record.machine, Self.encode(record)])
+                try db.execute(sql: "INSERT OR REPLACE INTO standby (machine, json) VALUES (?, ?)", arguments: [record.machine, try Self.encode(record)])
             }
         }
     }
@@ -123,7 +123,7 @@ public final class StandbyCatalog: Sendable {
         try run {
             try db.write { db in
                 try db.execute(sql: "INSERT INTO boot_test (machine, time, json) VALUES (?, ?, ?)",
-                               arguments: [test.machine, test.time.timeIntervalSince1970, Self.encode(test)])
+                               arguments: [test.machine, test.time.timeIntervalSince1970, try Self.encode(test)])
             }
         }
     }

@@ -12,7 +12,10 @@ do {
 } catch let code as ExitCode {
     exit(code.rawValue)
 } catch {
-    if Understudy.exitCode(for: error) == .success { Understudy.exit(withError: error) }
+    // ArgumentParser's own errors (unknown flag, missing argument, failed validation) are misuse;
+    // any other error is a failure.
+    let code = Understudy.exitCode(for: error)
+    if code == .success { Understudy.exit(withError: error) }
     FileHandle.standardError.write(Data((Understudy.fullMessage(for: error) + "\n").utf8))
-    exit(2)
+    exit(code == .validationFailure ? 2 : 1)
 }
