@@ -23,11 +23,23 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "CLinux"),
+        // What every module stands on: the error type, file I/O, locks, counters, parallel work,
+        // byte formatting, resource folders. No SQLite, no crypto, no zstd.
+        .target(name: "Core", dependencies: ["CLinux"], swiftSettings: upcoming),
+        // A chunk as every program stores, sends and checks it: its name (SHA-256), the pack record,
+        // expand-and-verify. No SQLite: the rescue client uses it.
+        .target(
+            name: "ChunkFormat",
+            dependencies: ["Core", "Zstd", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: upcoming
+        ),
         .systemLibrary(name: "CLibvirt", pkgConfig: "libvirt", providers: [.apt(["libvirt-dev"])]),
         .target(name: "Libvirt", dependencies: ["CLibvirt"], exclude: ["ProbeSector.S"], swiftSettings: upcoming),
         .target(name: "Zstd", dependencies: ["CZstd"], swiftSettings: upcoming),
@@ -35,22 +47,22 @@ let package = Package(
         .target(
             name: "BlockStore",
             dependencies: [
-                "Zstd", "CLinux",
+                "Core", "ChunkFormat", "Zstd", "CLinux",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: upcoming
         ),
-        .target(name: "Capture", dependencies: ["BlockStore", "CLinux", "Libvirt"], swiftSettings: upcoming),
+        .target(name: "Capture", dependencies: ["Core", "ChunkFormat", "BlockStore", "Zstd", "CLinux", "Libvirt"], swiftSettings: upcoming),
         .target(
             name: "DiskImage",
-            dependencies: ["BlockStore", "CLinux", "Zlib", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["Core", "ChunkFormat", "BlockStore", "Zstd", "CLinux", "Zlib", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: upcoming
         ),
         .target(
             name: "Standby",
             dependencies: [
-                "BlockStore", "DiskImage", "Libvirt",
+                "Core", "ChunkFormat", "BlockStore", "DiskImage", "Libvirt",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Mustache", package: "swift-mustache"),
             ],
@@ -58,7 +70,7 @@ let package = Package(
         ),
         .target(
             name: "Schedule",
-            dependencies: ["BlockStore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["Core", "ChunkFormat", "BlockStore", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: upcoming
         ),
         // The rescue wire format, shared by the chunk service and the rescue client (docs/rescue-protocol.md).
@@ -66,7 +78,7 @@ let package = Package(
         .target(
             name: "ChunkService",
             dependencies: [
-                "BlockStore", "RescueProtocol",
+                "Core", "ChunkFormat", "BlockStore", "RescueProtocol",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
@@ -74,6 +86,9 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -83,9 +98,10 @@ let package = Package(
         .target(
             name: "RescueClient",
             dependencies: [
-                "RescueProtocol", "Zstd", "CLinux",
+                "Core", "ChunkFormat", "RescueProtocol", "Zstd", "CLinux",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -97,36 +113,36 @@ let package = Package(
             swiftSettings: upcoming,
             linkerSettings: [.unsafeFlags(["-static-stdlib", "-Xlinker", "--start-group", "-lFoundation", "-lCoreFoundation", "-l_FoundationICU", "-lFoundationEssentials", "-l_FoundationCShims", "-lFoundationInternationalization", "-l_FoundationCollections", "-lswiftSynchronization", "-Xlinker", "--end-group"])]
         ),
-        .target(name: "BootImage", dependencies: ["BlockStore"], swiftSettings: upcoming),
+        .target(name: "BootImage", dependencies: ["Core"], swiftSettings: upcoming),
         .executableTarget(
             name: "understudy",
             dependencies: [
-                "BlockStore", "Capture", "DiskImage", "Standby", "Schedule", "ChunkService", "BootImage",
+                "Core", "ChunkFormat", "BlockStore", "Capture", "DiskImage", "Standby", "Schedule", "ChunkService", "BootImage", "Libvirt",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: upcoming
         ),
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: upcoming),
-        .testTarget(name: "BlockStoreTests", dependencies: ["BlockStore", "Capture", "DiskImage", "Zstd", "TestSupport"], swiftSettings: upcoming),
+        .testTarget(name: "BlockStoreTests", dependencies: ["Core", "ChunkFormat", "BlockStore", "Capture", "DiskImage", "Zstd", "TestSupport"], swiftSettings: upcoming),
         .testTarget(
-            name: "DiskImageTests", dependencies: ["BlockStore", "Capture", "DiskImage", "TestSupport"],
+            name: "DiskImageTests", dependencies: ["Core", "ChunkFormat", "BlockStore", "Capture", "DiskImage", "TestSupport"],
             exclude: ["FuzzCorpus"], swiftSettings: upcoming
         ),
         .testTarget(name: "LibvirtTests", dependencies: ["Libvirt", "TestSupport"], swiftSettings: upcoming),
         .testTarget(
-            name: "StandbyTests", dependencies: ["BlockStore", "DiskImage", "Libvirt", "Standby", "TestSupport"],
+            name: "StandbyTests", dependencies: ["Core", "ChunkFormat", "BlockStore", "DiskImage", "Libvirt", "Standby", "TestSupport"],
             exclude: ["Snapshots"], swiftSettings: upcoming
         ),
         .testTarget(
             name: "ScheduleTests",
-            dependencies: ["Schedule", "BlockStore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["Core", "ChunkFormat", "Schedule", "BlockStore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: upcoming
         ),
-        .testTarget(name: "BootImageTests", dependencies: ["BootImage", "TestSupport"], swiftSettings: upcoming),
-        .testTarget(name: "CLITests", dependencies: ["BlockStore", "TestSupport"], swiftSettings: upcoming),
+        .testTarget(name: "BootImageTests", dependencies: ["Core", "BootImage", "TestSupport"], swiftSettings: upcoming),
+        .testTarget(name: "CLITests", dependencies: ["Core", "ChunkFormat", "BlockStore", "TestSupport"], swiftSettings: upcoming),
         .testTarget(
             name: "RescueTests",
-            dependencies: ["BlockStore", "ChunkService", "RescueClient", "RescueProtocol", "TestSupport"],
+            dependencies: ["Core", "ChunkFormat", "BlockStore", "ChunkService", "RescueClient", "RescueProtocol", "TestSupport"],
             swiftSettings: upcoming
         ),
     ]

@@ -1,4 +1,6 @@
 public import Zstd
+import Core
+public import ChunkFormat
 
 /// Where a point's block index lives: a tree of pages stored as chunks.
 ///
@@ -147,8 +149,8 @@ public final class BlockIndexReader {
         let page = try chunks.read(id, using: decompressor, maxSize: BlockIndexRoot.pageBytes)
         let expected = index.entryCount(level: level, firstBlock: first) * ChunkID.byteCount
         guard page.count == expected else {
-            throw StoreError(.corruptChunk, "index page \(id.hex) holds \(page.count) bytes, expected \(expected)",
-                             at: .init(block: first, chunk: id))
+            throw UnderstudyError(.corruptChunk, "index page \(id.hex) holds \(page.count) bytes, expected \(expected)",
+                             at: .init(block: first, chunk: id.hex))
         }
         return page
     }

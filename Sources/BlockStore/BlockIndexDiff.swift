@@ -1,4 +1,5 @@
 import Zstd
+public import ChunkFormat
 
 extension BlockIndexReader {
     /// Calls `changed(block, newID)` for every block whose entry differs between `old` and `new`

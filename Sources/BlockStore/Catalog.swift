@@ -1,5 +1,7 @@
 import Foundation
 internal import GRDB
+import Core
+import ChunkFormat
 
 /// The SQLite catalog: machines and recovery points (later: standbys, jobs, audit).
 /// Chunks are not listed here; the index trees refer to them.
@@ -16,19 +18,19 @@ public final class Catalog: Sendable {
         do {
             (db, readOnlyReason) = try Self.open(path: path, folder: folder, create: create)
             if try Self.hasNewerMigrations(db, prefix: "catalog-", known: Self.migrationIdentifiers) {
-                throw StoreError(.newerFormat, "catalog \(path) was written by a newer Understudy; upgrade to use this store",
+                throw UnderstudyError(.newerFormat, "catalog \(path) was written by a newer Understudy; upgrade to use this store",
                                  at: .init(path: path))
             }
             if let readOnlyReason {
                 guard try db.read({ try Self.migrator.hasCompletedMigrations($0) }) else {
-                    throw StoreError(readOnlyReason.code, "catalog \(path) was written by an older Understudy and must be upgraded, which cannot be done here (\(readOnlyReason)); open it once where it can be written",
+                    throw UnderstudyError(readOnlyReason.code, "catalog \(path) was written by an older Understudy and must be upgraded, which cannot be done here (\(readOnlyReason)); open it once where it can be written",
                                      at: .init(path: path))
                 }
             } else {
                 try Self.migrator.migrate(db)
             }
             _ = try db.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM point") }
-        } catch let error as StoreError {
+        } catch let error as UnderstudyError {
             throw error
         } catch {
             throw Self.map(error, path: path)
@@ -107,24 +109,24 @@ public final class Catalog: Sendable {
         }
     }
 
-    static func map(_ error: any Error, path: String) -> StoreError {
+    static func map(_ error: any Error, path: String) -> UnderstudyError {
         if let db = error as? DatabaseError {
             switch db.resultCode {
             case .SQLITE_CORRUPT, .SQLITE_NOTADB:
-                return StoreError(.corruptCatalog, "catalog \(path) is damaged (\(db.message ?? "\(db.resultCode)")); the chunks are intact, restore the catalog from a backup",
+                return UnderstudyError(.corruptCatalog, "catalog \(path) is damaged (\(db.message ?? "\(db.resultCode)")); the chunks are intact, restore the catalog from a backup",
                                   at: .init(path: path))
             case .SQLITE_FULL:
-                return StoreError(.noSpace, "catalog \(path): file system full", at: .init(path: path))
+                return UnderstudyError(.noSpace, "catalog \(path): file system full", at: .init(path: path))
             case .SQLITE_IOERR where CatalogConnection.isFull((path as NSString).deletingLastPathComponent):
                 // SQLite reports ENOSPC on `-shm` or the WAL as a plain I/O error.
-                return StoreError(.noSpace, "catalog \(path): file system full (\(db.message ?? "disk I/O error"))", at: .init(path: path))
+                return UnderstudyError(.noSpace, "catalog \(path): file system full (\(db.message ?? "disk I/O error"))", at: .init(path: path))
             case .SQLITE_BUSY, .SQLITE_LOCKED:
-                return StoreError(.locked, "catalog \(path) is busy: another process holds it too long", at: .init(path: path))
+                return UnderstudyError(.locked, "catalog \(path) is busy: another process holds it too long", at: .init(path: path))
             default:
-                return StoreError(.io, "catalog \(path): \(db.message ?? "\(db.resultCode)")", at: .init(path: path))
+                return UnderstudyError(.io, "catalog \(path): \(db.message ?? "\(db.resultCode)")", at: .init(path: path))
             }
         }
-        return StoreError(.io, "catalog \(path): \(error)", at: .init(path: path))
+        return UnderstudyError(.io, "catalog \(path): \(error)", at: .init(path: path))
     }
 
     /// Rebuilds the catalog file when at least `freeFraction` of its pages are free (after gc
@@ -156,7 +158,7 @@ public final class Catalog: Sendable {
 
     func write<T>(_ body: (Database) throws -> T) throws -> T {
         if let readOnlyReason { throw readOnlyReason.refusal("change catalog \(path)", path: path) }
-        do { return try db.write(body) } catch let error as StoreError { throw error } catch { throw Self.map(error, path: path) }
+        do { return try db.write(body) } catch let error as UnderstudyError { throw error } catch { throw Self.map(error, path: path) }
     }
 
     // MARK: machines

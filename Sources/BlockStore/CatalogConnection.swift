@@ -1,6 +1,7 @@
 import Foundation
 internal import GRDB
 import Synchronization
+public import Core
 
 /// Opens the catalog's SQLite file: read-write when the store can be changed, read-only when it
 /// cannot (read-only media, an immutable folder, a full file system).
@@ -95,7 +96,7 @@ enum CatalogConnection {
                 failures.append("\(base): \(error)")
             }
         }
-        throw StoreError(.noSpace, "catalog \(path) has changes in its -wal file that can only be read from a writable copy, and no temporary folder took one (\(failures.joined(separator: "; ")))",
+        throw UnderstudyError(.noSpace, "catalog \(path) has changes in its -wal file that can only be read from a writable copy, and no temporary folder took one (\(failures.joined(separator: "; ")))",
                          at: .init(path: path))
     }
 }
@@ -103,14 +104,14 @@ enum CatalogConnection {
 /// Why a store opened read-only cannot be changed.
 public struct ReadOnlyReason: Sendable, CustomStringConvertible {
     /// `.noSpace` for a full file system, `.unsupported` for read-only media.
-    public var code: StoreError.Code
+    public var code: UnderstudyError.Code
     public var text: String
     public var description: String { text }
 
     /// The error for an attempt to change the store at `path` (`doing` names it).
-    func refusal(_ doing: String, path: String) -> StoreError {
+    func refusal(_ doing: String, path: String) -> UnderstudyError {
         let why = code == .noSpace ? "file system full at \(path)" : "the store at \(path) is read-only here (\(text))"
-        return StoreError(code, "cannot \(doing): \(why); it can still be listed, verified and restored from", at: .init(path: path))
+        return UnderstudyError(code, "cannot \(doing): \(why); it can still be listed, verified and restored from", at: .init(path: path))
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 internal import GRDB
+public import ChunkFormat
 
 /// Where a chunk's frame lies: in which pack, at which offset, how long.
 public struct ChunkLocation: Sendable, Hashable {

@@ -1,6 +1,8 @@
 import Foundation
 public import Zstd
 import Synchronization
+import Core
+public import ChunkFormat
 
 /// The chunks of a store: records in pack files under `packs/`, located through the catalog's
 /// chunk table. Every read of a chunk's content verifies its SHA-256 name.
@@ -87,7 +89,7 @@ public final class ChunkStore: Sendable {
         let file: FileDescriptor
         do {
             file = try self.file(ofPack: location.pack)
-        } catch let error as StoreError where error.code == .notFound {
+        } catch let error as UnderstudyError where error.code == .notFound {
             cached.withLock { _ = $0.removeValue(forKey: id) }
             guard let moved = try catalog.locations([id])[id], moved.pack != location.pack, moved.length == location.length else { throw error }
             location = moved
@@ -95,19 +97,19 @@ public final class ChunkStore: Sendable {
         }
         let n = try file.read(into: buffer, count: location.length, at: location.offset)
         guard n == location.length else {
-            throw StoreError(.corruptChunk, "chunk \(id.hex) is cut short: pack \(location.pack) ends inside it",
-                             at: .init(chunk: id, path: path(ofPack: location.pack)))
+            throw UnderstudyError(.corruptChunk, "chunk \(id.hex) is cut short: pack \(location.pack) ends inside it",
+                             at: .init(chunk: id.hex, path: path(ofPack: location.pack)))
         }
     }
 
-    /// The whole record at a known location: its `PackFormat` header, then the frame.
+    /// The whole record at a known location: its `PackRecord` header, then the frame.
     func storedRecord(at location: ChunkLocation, id: ChunkID) throws -> [UInt8] {
-        let start = location.offset - Int64(PackFormat.headerSize)
-        var out = [UInt8](repeating: 0, count: PackFormat.headerSize + location.length)
+        let start = location.offset - Int64(PackRecord.headerSize)
+        var out = [UInt8](repeating: 0, count: PackRecord.headerSize + location.length)
         let n = try out.withUnsafeMutableBytes { try self.file(ofPack: location.pack).read(into: $0.baseAddress!, count: $0.count, at: start) }
         guard n == out.count else {
-            throw StoreError(.corruptChunk, "chunk \(id.hex) is cut short: pack \(location.pack) ends inside it",
-                             at: .init(chunk: id, path: path(ofPack: location.pack)))
+            throw UnderstudyError(.corruptChunk, "chunk \(id.hex) is cut short: pack \(location.pack) ends inside it",
+                             at: .init(chunk: id.hex, path: path(ofPack: location.pack)))
         }
         return out
     }
@@ -134,7 +136,7 @@ extension ChunkReader {
 extension ChunkStore: ChunkReader {
     public func storedBytes(of id: ChunkID) throws -> [UInt8] {
         guard let location = try location(of: id) else {
-            throw StoreError(.missingChunk, "chunk \(id.hex) is missing from the store", at: .init(chunk: id))
+            throw UnderstudyError(.missingChunk, "chunk \(id.hex) is missing from the store", at: .init(chunk: id.hex))
         }
         return try storedBytes(at: location, id: id)
     }
@@ -151,37 +153,11 @@ extension ChunkStore: ChunkReader {
 extension ChunkReader {
     /// Expands a chunk into `output` (its exact plaintext size) and verifies its SHA-256.
     public func read(_ id: ChunkID, into output: UnsafeMutableRawBufferPointer, using decompressor: Decompressor) throws {
-        try Self.expand(try storedBytes(of: id), id: id, into: output, using: decompressor)
+        try ChunkFrame.expand(try storedBytes(of: id), id: id, into: output, using: decompressor)
     }
 
     /// Expands a stored frame of unknown plaintext size (index pages) and verifies it.
     public func read(_ id: ChunkID, using decompressor: Decompressor, maxSize: Int) throws -> [UInt8] {
-        try expandUnsized(try storedBytes(of: id), id: id, using: decompressor, maxSize: maxSize)
-    }
-
-    public func expandUnsized(_ frame: [UInt8], id: ChunkID, using decompressor: Decompressor, maxSize: Int) throws -> [UInt8] {
-        let size = frame.withUnsafeBytes { frameContentSize($0) }
-        guard let size, size <= maxSize else {
-            throw StoreError(.corruptChunk, "chunk \(id.hex) is corrupt: not a zstd frame of at most \(maxSize) bytes", at: .init(chunk: id))
-        }
-        var out = [UInt8](repeating: 0, count: size)
-        try out.withUnsafeMutableBytes { try Self.expand(frame, id: id, into: $0, using: decompressor) }
-        return out
-    }
-
-    /// Decompresses and checks the hash; every reader goes through here.
-    public static func expand(_ frame: [UInt8], id: ChunkID, into output: UnsafeMutableRawBufferPointer,
-                              using decompressor: Decompressor) throws {
-        try frame.withUnsafeBytes { try expand($0, id: id, into: output, using: decompressor) }
-    }
-
-    /// The same, for a frame inside a larger buffer (a pack record after its header).
-    public static func expand(_ frame: UnsafeRawBufferPointer, id: ChunkID, into output: UnsafeMutableRawBufferPointer,
-                              using decompressor: Decompressor) throws {
-        var ok = true
-        do { try decompressor.decompress(frame, into: output) } catch { ok = false }
-        guard ok, ChunkID.hash(UnsafeRawBufferPointer(output)) == id else {
-            throw StoreError(.corruptChunk, "chunk \(id.hex) is corrupt: its content does not match its SHA-256 name", at: .init(chunk: id))
-        }
+        try ChunkFrame.expandUnsized(try storedBytes(of: id), id: id, using: decompressor, maxSize: maxSize)
     }
 }

@@ -1,5 +1,7 @@
 import CLinux
 import Foundation
+import Core
+import ChunkFormat
 
 /// What `gc` did.
 public struct GCReport: Codable, Sendable {
@@ -67,7 +69,7 @@ extension Store {
             }
         }
         report.removedChunks = dead.count
-        report.removedBytes = dead.reduce(0) { $0 + Int64($1.1.length + PackFormat.headerSize) }
+        report.removedBytes = dead.reduce(0) { $0 + Int64($1.1.length + PackRecord.headerSize) }
         // A pack file gets its row before it is created, and gc deletes a row only after the
         // file: a file without a row is not this catalog's (one put back from an older backup).
         let rows = try catalog.packIDs()
@@ -129,7 +131,7 @@ extension Store {
     }
 
     private static func extent(_ location: ChunkLocation) -> PackSweep.Extent {
-        PackSweep.Extent(start: location.offset - Int64(PackFormat.headerSize), end: location.offset + Int64(location.length))
+        PackSweep.Extent(start: location.offset - Int64(PackRecord.headerSize), end: location.offset + Int64(location.length))
     }
 
     /// Punches out every gap between the live records of `pack`; returns the bytes freed and
@@ -159,7 +161,7 @@ extension Store {
                 })
             } catch {
                 let base = error.located(.init(machine: point.machine, point: point.id))
-                throw StoreError(base.code, "gc stopped, nothing deleted: \(base.message) (run `understudy verify --chunks`)", at: base.location)
+                throw UnderstudyError(base.code, "gc stopped, nothing deleted: \(base.message) (run `understudy verify --chunks`)", at: base.location)
             }
             points.insert(point.id!)
         }
@@ -171,7 +173,7 @@ extension Store {
         defer { withExtendedLifetime(lock) {} }
         _ = try self.machine(machine)
         guard let point = try catalog.point(id), point.machine == machine else {
-            throw StoreError(.notFound, "machine '\(machine)' has no point \(id) (list them with `understudy points \(machine)`)",
+            throw UnderstudyError(.notFound, "machine '\(machine)' has no point \(id) (list them with `understudy points \(machine)`)",
                              at: .init(machine: machine, point: id))
         }
         try catalog.deletePoint(id)

@@ -1,4 +1,5 @@
 import Foundation
+import Core
 
 /// Who holds a `flock` now, from the kernel's table (`/proc/locks`), for "cannot …: process N
 /// (understudy capture web1 …) holds …/gc.lock" messages that name a live process.

@@ -1,4 +1,5 @@
 import Foundation
+import Core
 
 /// An advisory `flock` on a file under `locks/`, released when this object goes away (or the
 /// process dies, even by kill -9). The file records the last exclusive owner's pid, start time and
@@ -25,10 +26,10 @@ public final class StoreLock: Sendable {
             if wait {
                 waiting()
                 while flock(file.fd, mode) != 0 {
-                    guard errno == EINTR else { throw StoreError.errno("flock", path: path) }
+                    guard errno == EINTR else { throw UnderstudyError.errno("flock", path: path) }
                 }
             } else {
-                throw StoreError(.locked, "cannot \(purpose): \(LockHolders.describe(file)) holds \(path)", at: .init(path: path))
+                throw UnderstudyError(.locked, "cannot \(purpose): \(LockHolders.describe(file)) holds \(path)", at: .init(path: path))
             }
         }
         if shared { return }  // many holders: the record names the exclusive one only

@@ -1,4 +1,5 @@
 public import GRDB
+import Core
 
 /// Tables a module keeps in the store's catalog (standby, tokens, ...), under migrations of its
 /// own prefix (`standby-v1`, `service-v1`): opened with a busy timeout, refused if a newer
@@ -10,24 +11,24 @@ public enum ModuleTables {
         do {
             let db = store.readOnlyReason == nil ? try CatalogConnection.writable(path) : try CatalogConnection.readOnly(path)
             if try Catalog.hasNewerMigrations(db, prefix: prefix, known: known) {
-                throw StoreError(.newerFormat, "the \(what) of \(path) were written by a newer Understudy; upgrade", at: .init(path: path))
+                throw UnderstudyError(.newerFormat, "the \(what) of \(path) were written by a newer Understudy; upgrade", at: .init(path: path))
             }
             var migrator = DatabaseMigrator()
             migrations(&migrator)
             if let reason = store.readOnlyReason {
                 // Tables a module never created here read as empty only after their migration: refuse instead.
                 guard try db.read({ try migrator.hasCompletedMigrations($0) }) else {
-                    throw StoreError(reason.code, "the \(what) of \(path) must be created or upgraded, which cannot be done here (\(reason))",
+                    throw UnderstudyError(reason.code, "the \(what) of \(path) must be created or upgraded, which cannot be done here (\(reason))",
                                      at: .init(path: path))
                 }
             } else {
                 try migrator.migrate(db)
             }
             return db
-        } catch let error as StoreError {
+        } catch let error as UnderstudyError {
             throw error
         } catch {
-            throw StoreError(.corruptCatalog, "catalog \(path): \(error)", at: .init(path: path))
+            throw UnderstudyError(.corruptCatalog, "catalog \(path): \(error)", at: .init(path: path))
         }
     }
 }

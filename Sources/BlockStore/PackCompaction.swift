@@ -1,5 +1,7 @@
 import Foundation
 import Zstd
+import Core
+import ChunkFormat
 
 /// Rewrites packs whose unused space gc cannot punch out, so a store returns to the size a fresh
 /// store holding the same points needs.
@@ -90,7 +92,7 @@ struct PackCompaction {
                 if output == nil { output = try open() }
                 for (record, (id, location)) in zip(records, candidate.live) {
                     try record.withUnsafeBytes { try output!.file.write($0, at: output!.size) }
-                    let to = ChunkLocation(pack: output!.pack, offset: output!.size + Int64(PackFormat.headerSize),
+                    let to = ChunkLocation(pack: output!.pack, offset: output!.size + Int64(PackRecord.headerSize),
                                            length: location.length, plainLength: location.plainLength)
                     output!.moves.append((id, location, to))
                     output!.size += Int64(record.count)
@@ -118,13 +120,13 @@ struct PackCompaction {
     /// The whole record of a live chunk, after checking its header and content.
     private func checkedRecord(_ id: ChunkID, _ location: ChunkLocation, _ decompressor: Decompressor) throws -> [UInt8] {
         let record = try chunks.storedRecord(at: location, id: id)
-        if let problem = PackFormat.headerProblem(record[0..<PackFormat.headerSize], id: id, location: location) {
-            throw StoreError(.corruptChunk, problem, at: .init(chunk: id, path: chunks.path(ofPack: location.pack)))
+        if let problem = PackFormat.headerProblem(record[0..<PackRecord.headerSize], id: id, location: location) {
+            throw UnderstudyError(.corruptChunk, problem, at: .init(chunk: id.hex, path: chunks.path(ofPack: location.pack)))
         }
         var plain = [UInt8](repeating: 0, count: location.plainLength)
         try record.withUnsafeBytes { raw in
             try plain.withUnsafeMutableBytes {
-                try ChunkStore.expand(UnsafeRawBufferPointer(rebasing: raw[PackFormat.headerSize...]), id: id, into: $0, using: decompressor)
+                try ChunkFrame.expand(UnsafeRawBufferPointer(rebasing: raw[PackRecord.headerSize...]), id: id, into: $0, using: decompressor)
             }
         }
         return record
@@ -133,7 +135,7 @@ struct PackCompaction {
     /// Steps 1 (the rest), 2 and 3 for a filled new pack.
     private func publish(_ output: Output, into outcome: inout Outcome) throws {
         let temp = chunks.tempPath(ofPack: output.pack)
-        if fdatasync(output.file.fd) != 0 { throw StoreError.errno("fdatasync", path: temp) }
+        if fdatasync(output.file.fd) != 0 { throw UnderstudyError.errno("fdatasync", path: temp) }
         try FileSystem.rename(temp, to: chunks.path(ofPack: output.pack))
         try FileSystem.syncDirectory(chunks.root)
         try catalog.moveChunks(output.moves)

@@ -1,5 +1,6 @@
 import CLinux
 import Foundation
+import Core
 
 /// Frees the space in a pack that no catalog row names.
 ///
@@ -29,7 +30,7 @@ struct PackSweep {
         self.path = path
         file = try FileDescriptor(path: path, flags: punching ? O_RDWR : O_RDONLY)
         var st = stat()
-        if fstat(file.fd, &st) != 0 { throw StoreError.errno("stat", path: path) }
+        if fstat(file.fd, &st) != 0 { throw UnderstudyError.errno("stat", path: path) }
         blockSize = max(Int64(st.st_blksize), 512)
         size = Int64(st.st_size)
     }
@@ -59,11 +60,11 @@ struct PackSweep {
             if data < 0 {
                 if errno == ENXIO { break }  // no data after `at`
                 if errno == EINVAL { return last - at }  // no SEEK_DATA here: assume allocated
-                throw StoreError.errno("seeking data in", path: path)
+                throw UnderstudyError.errno("seeking data in", path: path)
             }
             guard Int64(data) < last else { break }
             let hole = lseek(file.fd, data, Self.seekHole)
-            if hole < 0 { throw StoreError.errno("seeking a hole in", path: path) }
+            if hole < 0 { throw UnderstudyError.errno("seeking a hole in", path: path) }
             total += min(Int64(hole), last) - Int64(data)
             at = Int64(hole)
         }
@@ -86,14 +87,14 @@ struct PackSweep {
     /// What the pack takes on disk now.
     func allocated() throws -> Int64 {
         var st = stat()
-        if fstat(file.fd, &st) != 0 { throw StoreError.errno("stat", path: path) }
+        if fstat(file.fd, &st) != 0 { throw UnderstudyError.errno("stat", path: path) }
         return Int64(st.st_blocks) * 512
     }
 
     /// Punches `gap` out (its partial edge blocks are zeroed, whole blocks freed).
     func punch(_ gap: Extent) throws {
         if clinux_punch_hole(file.fd, gap.start, gap.end - gap.start) != 0, errno != EOPNOTSUPP {
-            throw StoreError.errno("punching dead records out of", path: path)
+            throw UnderstudyError.errno("punching dead records out of", path: path)
         }
     }
 }

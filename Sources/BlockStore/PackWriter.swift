@@ -1,6 +1,8 @@
 import Dispatch
 import Foundation
 import Synchronization
+import Core
+public import ChunkFormat
 
 /// Writes one writer's (a capture's) new chunks into pack files of its own.
 ///
@@ -25,7 +27,7 @@ public final class PackWriter: Sendable {
     }
     private let state = Mutex(State())
     private let syncing = DispatchGroup()
-    private let syncError = Mutex<StoreError?>(nil)
+    private let syncError = Mutex<UnderstudyError?>(nil)
 
     init(chunks: ChunkStore) {
         self.chunks = chunks
@@ -45,15 +47,12 @@ public final class PackWriter: Sendable {
         state.withLock { $0.known.insert(id).inserted }
     }
 
-    /// Appends a claimed chunk. `record` holds `PackFormat.headerSize` free bytes, then the frame.
-    public func append(_ id: ChunkID, record: UnsafeMutableRawBufferPointer, plainLength: Int) throws {
-        let frameLength = record.count - PackFormat.headerSize
-        PackFormat.header(id: id, frameLength: frameLength, plainLength: plainLength).withUnsafeBytes {
-            record.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: PackFormat.headerSize)
-        }
+    /// Appends a claimed chunk: `record` is its whole pack record (`PackRecordBuilder`).
+    public func append(_ id: ChunkID, record: UnsafeRawBufferPointer, plainLength: Int) throws {
+        let frameLength = record.count - PackRecord.headerSize
         let (file, offset, pack) = try reserve(record.count)
-        try file.write(UnsafeRawBufferPointer(record), at: offset)
-        let location = ChunkLocation(pack: pack, offset: offset + Int64(PackFormat.headerSize), length: frameLength, plainLength: plainLength)
+        try file.write(record, at: offset)
+        let location = ChunkLocation(pack: pack, offset: offset + Int64(PackRecord.headerSize), length: frameLength, plainLength: plainLength)
         state.withLock { $0.written.append(StoredChunk(id: id, location: location)) }
     }
 
@@ -88,7 +87,7 @@ public final class PackWriter: Sendable {
     private func seal(_ pack: Current) {
         DispatchQueue.global().async(group: syncing) { [self] in
             do {
-                if fdatasync(pack.file.fd) != 0 { throw StoreError.errno("fdatasync", path: pack.file.path) }
+                if fdatasync(pack.file.fd) != 0 { throw UnderstudyError.errno("fdatasync", path: pack.file.path) }
                 try FileSystem.rename(chunks.tempPath(ofPack: pack.pack), to: chunks.path(ofPack: pack.pack))
             } catch {
                 syncError.withLock { if $0 == nil { $0 = error.located(.init()) } }

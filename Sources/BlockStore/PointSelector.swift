@@ -1,4 +1,5 @@
 public import Foundation
+import Core
 
 /// How a user names a point: `latest`, a point id, or `@TIME` (the newest point at or before it).
 public enum PointSelector: Sendable, Equatable, CustomStringConvertible {
@@ -14,7 +15,7 @@ public enum PointSelector: Sendable, Equatable, CustomStringConvertible {
         } else if text.hasPrefix("@"), let date = Self.parseTime(String(text.dropFirst())) {
             self = .atOrBefore(date)
         } else {
-            throw StoreError(.invalidArgument, "invalid point '\(text)': use latest, a point id, or @TIME (ISO 8601, e.g. @2026-11-21T02:00:00Z)")
+            throw UnderstudyError(.invalidArgument, "invalid point '\(text)': use latest, a point id, or @TIME (ISO 8601, e.g. @2026-11-21T02:00:00Z)")
         }
     }
 
@@ -50,7 +51,7 @@ public enum PointSelector: Sendable, Equatable, CustomStringConvertible {
         }
         guard let found else {
             let what = points.isEmpty ? "machine '\(machine)' has no points" : "machine '\(machine)' has no point \(self)"
-            throw StoreError(.notFound, what + " (list them with `understudy points \(machine)`)", at: .init(machine: machine))
+            throw UnderstudyError(.notFound, what + " (list them with `understudy points \(machine)`)", at: .init(machine: machine))
         }
         return found
     }

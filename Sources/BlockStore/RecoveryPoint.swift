@@ -1,4 +1,5 @@
 public import Foundation
+import Core
 
 /// A machine known to the store; its block size is fixed at its first capture.
 public struct Machine: Codable, Sendable, Hashable {
@@ -18,7 +19,7 @@ public struct Machine: Codable, Sendable, Hashable {
             (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c == 0x2e || c == 0x5f || c == 0x2d
         }
         guard !name.isEmpty, name.utf8.count <= 64, allowed, !name.hasPrefix("."), !name.hasPrefix("-") else {
-            throw StoreError(.invalidArgument, "invalid machine name '\(name)': use 1-64 letters, digits, '.', '_' or '-', not starting with '.' or '-'")
+            throw UnderstudyError(.invalidArgument, "invalid machine name '\(name)': use 1-64 letters, digits, '.', '_' or '-', not starting with '.' or '-'")
         }
     }
 }

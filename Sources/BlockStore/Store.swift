@@ -58,6 +58,7 @@
 /// | restore, list | nothing (SQLite snapshot reads) | everything; a point forgotten and
 /// |  |  | collected during its restore fails with a missing-chunk error |
 import Foundation
+import Core
 
 /// An opened store.
 public final class Store: Sendable {
@@ -80,7 +81,7 @@ public final class Store: Sendable {
         if !FileSystem.exists(layout.marker) {
             try layout.refuseIfPartial(create: create)
             guard create else {
-                throw StoreError(.notFound, "no Understudy store at \(absolute) (create one with `understudy init --store \(path)`)",
+                throw UnderstudyError(.notFound, "no Understudy store at \(absolute) (create one with `understudy init --store \(path)`)",
                                  at: .init(path: absolute))
             }
             try Self.create(layout)
@@ -98,7 +99,7 @@ public final class Store: Sendable {
             do {
                 try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
             } catch {
-                throw StoreError(.io, "cannot create store folder \(path): \(error.localizedDescription)", at: .init(path: path))
+                throw UnderstudyError(.io, "cannot create store folder \(path): \(error.localizedDescription)", at: .init(path: path))
             }
         }
         try FileSystem.makeDirectory(layout.packs)
@@ -112,10 +113,10 @@ public final class Store: Sendable {
         let bytes = try FileSystem.readFile(marker)
         struct Info: Decodable { var format: Int }
         guard let info = try? JSONDecoder().decode(Info.self, from: Data(bytes)) else {
-            throw StoreError(.corruptCatalog, "\(marker) is not a valid store description", at: .init(path: marker))
+            throw UnderstudyError(.corruptCatalog, "\(marker) is not a valid store description", at: .init(path: marker))
         }
         if info.format > formatVersion {
-            throw StoreError(.newerFormat, "store format \(info.format) is newer than this Understudy supports (\(formatVersion)); upgrade Understudy",
+            throw UnderstudyError(.newerFormat, "store format \(info.format) is newer than this Understudy supports (\(formatVersion)); upgrade Understudy",
                              at: .init(path: marker))
         }
     }
@@ -157,7 +158,7 @@ public final class Store: Sendable {
     /// A machine that must exist.
     public func machine(_ name: String) throws -> Machine {
         guard let machine = try catalog.machine(name) else {
-            throw StoreError(.notFound, "unknown machine '\(name)' (list them with `understudy machines`)", at: .init(machine: name))
+            throw UnderstudyError(.notFound, "unknown machine '\(name)' (list them with `understudy machines`)", at: .init(machine: name))
         }
         return machine
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Core
 
 /// The files that make a store, and what is refused when some are missing.
 ///
@@ -32,7 +33,7 @@ struct StoreLayout {
         guard hasCatalog || count > 0 else { return }
         let holds = [hasCatalog ? "a catalog" : nil, count > 0 ? "\(count) pack files (\(formatBytes(bytes)))" : nil]
             .compactMap { $0 }.joined(separator: " and ")
-        throw StoreError(.corruptCatalog, """
+        throw UnderstudyError(.corruptCatalog, """
             \(root) holds \(holds) but no store.json: it is an Understudy store that lost its format marker, \
             so nothing was \(create ? "created or " : "")changed. If it is one, put the marker back: \
             echo '{"format": \(Store.formatVersion)}' > \(marker)
@@ -46,7 +47,7 @@ struct StoreLayout {
         let recovery = count > 0
             ? "Put back catalog.sqlite (with its -wal file, if any) from a backup of this store, or rebuild the catalog from the pack record headers (the catalog rebuild planned in issue #15); until then do not capture into or collect this store."
             : "If the store never held a point, remove \(root) and run `understudy init`; otherwise put back catalog.sqlite from a backup."
-        throw StoreError(.corruptCatalog, """
+        throw UnderstudyError(.corruptCatalog, """
             store \(root) has no catalog (\(catalog) is missing)\(count > 0 ? " but holds \(count) pack files (\(formatBytes(bytes)))" : ""): \
             its machines and points are unknown, so it is not opened and nothing was changed. \(recovery)
             """, at: .init(path: catalog))

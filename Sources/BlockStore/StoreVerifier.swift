@@ -1,5 +1,7 @@
 import Foundation
 import Zstd
+public import Core
+public import ChunkFormat
 
 /// One problem `verify --chunks` found.
 public struct VerifyProblem: Codable, Sendable, CustomStringConvertible {
@@ -52,10 +54,10 @@ extension Store {
             let frame: [UInt8]
             do {
                 let record = try chunks.storedRecord(at: location, id: id)
-                if let damage = PackFormat.headerProblem(record[0..<PackFormat.headerSize], id: id, location: location) {
+                if let damage = PackFormat.headerProblem(record[0..<PackRecord.headerSize], id: id, location: location) {
                     bad.insertHeader(id, damage)
                 }
-                frame = Array(record[PackFormat.headerSize...])
+                frame = Array(record[PackRecord.headerSize...])
             } catch {
                 bad.insert(id, "unreadable in pack \(location.pack) at offset \(location.offset): \(error.located(.init()).message)")
                 return
@@ -63,7 +65,7 @@ extension Store {
             bad.addBytes(frame.count)
             var plain = [UInt8](repeating: 0, count: location.plainLength)
             let ok: Bool = plain.withUnsafeMutableBytes { out in
-                do { try ChunkStore.expand(frame, id: id, into: out, using: decompressors[w].decompressor) } catch { return false }
+                do { try ChunkFrame.expand(frame, id: id, into: out, using: decompressors[w].decompressor) } catch { return false }
                 return true
             }
             if !ok { bad.insert(id, "content in pack \(location.pack) at offset \(location.offset) does not match its SHA-256 name") }
@@ -108,9 +110,9 @@ extension Store {
                     }
                 })
             } catch {
-                let base = (error as? StoreError) ?? StoreError(.io, "\(error)")
+                let base = (error as? UnderstudyError) ?? UnderstudyError(.io, "\(error)")
                 report.problems.append(VerifyProblem(kind: "index-unreadable", machine: point.machine, point: point.id,
-                                                     block: base.location.block, chunk: base.location.chunk, message: base.message))
+                                                     block: base.location.block, chunk: base.location.chunk.flatMap(ChunkID.init(hex:)), message: base.message))
             }
             if reported > 1000 {
                 report.problems.append(VerifyProblem(kind: "more", machine: point.machine, point: point.id,

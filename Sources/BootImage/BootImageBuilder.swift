@@ -1,5 +1,5 @@
-import BlockStore
 import Foundation
+import Core
 
 /// Builds the rescue boot images (hybrid ISO, PXE tree) by running `bootimage/make-bootimage.sh`,
 /// which assembles the initramfs (busybox, kernel modules, `understudy-rescue` and its libraries,
@@ -43,20 +43,20 @@ public struct BootImageBuilder: Sendable {
     /// Checks the settings as the kernel command line will carry them; throws `.invalidArgument`.
     public static func validate(_ options: Options) throws {
         guard options.iso != nil || options.pxe != nil else {
-            throw StoreError(.invalidArgument, "nothing to build: give --iso OUT.iso and/or --pxe DIR")
+            throw UnderstudyError(.invalidArgument, "nothing to build: give --iso OUT.iso and/or --pxe DIR")
         }
         if let server = options.server {
             guard let url = URL(string: server), ["http", "https"].contains(url.scheme ?? ""), url.host?.isEmpty == false else {
-                throw StoreError(.invalidArgument, "--server must be an http:// or https:// URL with a host: \(server)")
+                throw UnderstudyError(.invalidArgument, "--server must be an http:// or https:// URL with a host: \(server)")
             }
         }
         if let done = options.done, !["poweroff", "reboot", "shell"].contains(done) {
-            throw StoreError(.invalidArgument, "--done must be poweroff, reboot or shell: \(done)")
+            throw UnderstudyError(.invalidArgument, "--done must be poweroff, reboot or shell: \(done)")
         }
         let settings = [("server", options.server), ("token", options.token), ("machine", options.machine),
                         ("point", options.point), ("target", options.target)]
         for case let (name, value?) in settings where value.isEmpty || value.contains(where: { $0.isWhitespace }) {
-            throw StoreError(.invalidArgument, "--\(name) must be non-empty and without spaces (it travels on the kernel command line)")
+            throw UnderstudyError(.invalidArgument, "--\(name) must be non-empty and without spaces (it travels on the kernel command line)")
         }
     }
 
@@ -65,12 +65,12 @@ public struct BootImageBuilder: Sendable {
         try Self.validate(options)
         let rescue = options.rescueBinary ?? Self.defaultRescueBinary
         guard FileManager.default.isExecutableFile(atPath: rescue) else {
-            throw StoreError(.notFound, options.rescueBinary == nil
+            throw UnderstudyError(.notFound, options.rescueBinary == nil
                 ? "understudy-rescue not found next to understudy (\(rescue)); build it with `swift build --product understudy-rescue` or pass --rescue-binary PATH"
                 : "--rescue-binary \(rescue) is not an executable file")
         }
         if let kernel = options.kernel, !FileManager.default.isReadableFile(atPath: kernel) {
-            throw StoreError(.notFound, "kernel \(kernel) not found or not readable")
+            throw UnderstudyError(.notFound, "kernel \(kernel) not found or not readable")
         }
         var args = ["--rescue-binary", rescue]
         let flags: [(String, String?)] = [("--iso", options.iso), ("--pxe", options.pxe), ("--kernel", options.kernel),
@@ -96,7 +96,7 @@ public struct BootImageBuilder: Sendable {
         process.standardError = try FileHandle(forWritingTo: errors)
         process.standardInput = FileHandle.nullDevice
         do { try process.run() } catch {
-            throw StoreError(.io, "cannot run \(script): \(error)")
+            throw UnderstudyError(.io, "cannot run \(script): \(error)")
         }
         let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
@@ -104,7 +104,7 @@ public struct BootImageBuilder: Sendable {
         guard process.terminationStatus == 0 else {
             let message = String(decoding: (try? Data(contentsOf: errors)) ?? Data(), as: UTF8.self)
                 .split(separator: "\n").map(String.init).last { !$0.isEmpty } ?? "exit \(process.terminationStatus)"
-            throw StoreError(.io, message.hasPrefix("bootimage: ") ? String(message.dropFirst(11)) : message)
+            throw UnderstudyError(.io, message.hasPrefix("bootimage: ") ? String(message.dropFirst(11)) : message)
         }
         return lines
     }

@@ -1,6 +1,7 @@
 public import BlockStore
 import Foundation
-import Zstd
+public import Core
+import ChunkFormat
 
 /// How to capture.
 public struct CaptureOptions: Sendable {
@@ -18,32 +19,24 @@ public struct CaptureOptions: Sendable {
 
     public static func validate(blockSize: Int) throws {
         guard blockSize >= 64 << 10, blockSize <= 4 << 20, blockSize & (blockSize - 1) == 0 else {
-            throw StoreError(.invalidArgument, "block size \(blockSize) is not a power of two from 64 KiB to 4 MiB")
+            throw UnderstudyError(.invalidArgument, "block size \(blockSize) is not a power of two from 64 KiB to 4 MiB")
         }
     }
 }
 
-/// Per-thread state: zstd context and a record buffer (pack header room, then the frame).
+/// Per-thread state: the record builder (zstd context and buffer).
 final class CaptureWorker: @unchecked Sendable {
-    let compressor: Compressor
-    let record: AlignedBuffer
-    static let headerRoom = 48
+    let builder: PackRecordBuilder
 
     init(level: Int32, blockSize: Int) {
-        compressor = Compressor(level: level)
-        record = AlignedBuffer(count: Self.headerRoom + compressBound(max(blockSize, BlockIndexRoot.pageBytes)))
+        builder = PackRecordBuilder(level: level, maxPlainLength: max(blockSize, BlockIndexRoot.pageBytes))
     }
 
-    /// Compresses and appends one claimed chunk; returns its stored (frame) size.
+    /// Frames and appends one claimed chunk; returns its stored (frame) size.
     func store(_ id: ChunkID, plaintext: UnsafeRawBufferPointer, writer: PackWriter) throws -> Int {
-        let size: Int
-        do {
-            size = try compressor.compress(plaintext, into: record.slice(Self.headerRoom, record.count - Self.headerRoom))
-        } catch {
-            throw StoreError(.io, "compressing chunk \(id.hex): \(error)", at: .init(chunk: id))
-        }
-        try writer.append(id, record: record.slice(0, Self.headerRoom + size), plainLength: plaintext.count)
-        return size
+        let record = try builder.record(id, plaintext: plaintext)
+        try writer.append(id, record: record, plainLength: plaintext.count)
+        return record.count - PackRecord.headerSize
     }
 }
 
@@ -64,13 +57,13 @@ public enum Capturer {
         // leaves no machine without points behind.
         let known = try store.catalog.machine(name)
         if let known, let wanted = options.blockSize, wanted != known.blockSize {
-            throw StoreError(.invalidArgument, "machine \(name) uses block size \(known.blockSize); it cannot change to \(wanted)",
+            throw UnderstudyError(.invalidArgument, "machine \(name) uses block size \(known.blockSize); it cannot change to \(wanted)",
                              at: .init(machine: name))
         }
         let blockSize = known?.blockSize ?? options.blockSize ?? CaptureOptions.defaultBlockSize
         let parent = try store.catalog.points(of: name).last { $0.blockSize == blockSize }
         if let parent, source.size < parent.diskSize, !options.allowShrink {
-            throw StoreError(.sourceShrank, "source \(source.path) holds \(source.size) bytes but point \(parent.id!) of \(name) held \(parent.diskSize): the disk shrank (wrong source?); pass --allow-shrink if that is intended",
+            throw UnderstudyError(.sourceShrank, "source \(source.path) holds \(source.size) bytes but point \(parent.id!) of \(name) held \(parent.diskSize): the disk shrank (wrong source?); pass --allow-shrink if that is intended",
                              at: .init(machine: name, point: parent.id, path: source.path))
         }
 

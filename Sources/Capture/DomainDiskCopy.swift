@@ -2,6 +2,7 @@ public import BlockStore
 import Dispatch
 import Foundation
 import Libvirt
+import Core
 
 /// A consistent copy of a libvirt domain's first disk, for `capture MACHINE libvirt:DOMAIN`
 /// (failback: the standby's current state becomes points of the machine again).
@@ -18,14 +19,14 @@ public enum DomainDiskCopy {
     public static func copy(domain name: String, uri: String, into store: Store) throws -> String {
         let conn: Connection
         do { conn = try Connection(uri: uri) } catch {
-            throw StoreError(.notFound, "cannot reach libvirt at \(uri): \(error.message)")
+            throw UnderstudyError(.notFound, "cannot reach libvirt at \(uri): \(error.message)")
         }
         guard let domain = try call("looking up domain \(name)", { try conn.domain(named: name) }) else {
-            throw StoreError(.notFound, "libvirt domain \(name) does not exist at \(uri)")
+            throw UnderstudyError(.notFound, "libvirt domain \(name) does not exist at \(uri)")
         }
         let xml = try call("reading domain \(name)", { try domain.xmlDescription() })
         guard let disk = firstDiskTarget(xml) else {
-            throw StoreError(.unsupported, "libvirt domain \(name) has no disk to capture")
+            throw UnderstudyError(.unsupported, "libvirt domain \(name) has no disk to capture")
         }
         let folder = store.path + "/tmp"
         try FileSystem.makeDirectory(folder, mode: 0o755)
@@ -45,7 +46,7 @@ public enum DomainDiskCopy {
         _ = job
         if let error = failure.error {
             unlink(file)
-            throw StoreError(.io, "copying disk \(disk) of \(name): \((error as? LibvirtError)?.message ?? "\(error)")")
+            throw UnderstudyError(.io, "copying disk \(disk) of \(name): \((error as? LibvirtError)?.message ?? "\(error)")")
         }
         return file
     }
@@ -61,7 +62,7 @@ public enum DomainDiskCopy {
 
     private static func call<T>(_ what: String, _ body: () throws -> T) throws -> T {
         do { return try body() } catch let error as LibvirtError {
-            throw StoreError(.io, "\(what): \(error.message)")
+            throw UnderstudyError(.io, "\(what): \(error.message)")
         }
     }
 

@@ -1,6 +1,7 @@
 import BlockStore
 import Foundation
 import CLinux
+import Core
 
 /// A disk to capture: an image file or a block device, read with large aligned reads.
 public final class SourceDisk: Sendable {
@@ -17,11 +18,11 @@ public final class SourceDisk: Sendable {
         path = spec
         var st = stat()
         guard stat(spec, &st) == 0 else {
-            throw StoreError(.notFound, "source \(spec): \(String(cString: strerror(errno)))", at: .init(path: spec))
+            throw UnderstudyError(.notFound, "source \(spec): \(String(cString: strerror(errno)))", at: .init(path: spec))
         }
         let kind = st.st_mode & S_IFMT
         guard kind == S_IFREG || kind == S_IFBLK else {
-            throw StoreError(.unsupported, "source \(spec) is neither a regular file nor a block device", at: .init(path: spec))
+            throw UnderstudyError(.unsupported, "source \(spec) is neither a regular file nor a block device", at: .init(path: spec))
         }
         isBlockDevice = kind == S_IFBLK
         // Devices are read around the page cache; files (often just written) through it.
@@ -37,7 +38,7 @@ public final class SourceDisk: Sendable {
         } else {
             sectorSize = fileSectorSize
         }
-        guard size > 0 else { throw StoreError(.unsupported, "source \(spec) is empty", at: .init(path: spec)) }
+        guard size > 0 else { throw UnderstudyError(.unsupported, "source \(spec) is empty", at: .init(path: spec)) }
         _ = posix_fadvise(file.fd, 0, 0, POSIX_FADV_SEQUENTIAL)
     }
 
@@ -45,7 +46,7 @@ public final class SourceDisk: Sendable {
     public func read(into buffer: UnsafeMutableRawPointer, count: Int, at offset: Int64) throws {
         let n = try file.read(into: buffer, count: count, at: offset)
         guard n == count else {
-            throw StoreError(.io, "source \(path) ended at \(offset + Int64(n)) while reading \(count) bytes at \(offset): it shrank during the capture",
+            throw UnderstudyError(.io, "source \(path) ended at \(offset + Int64(n)) while reading \(count) bytes at \(offset): it shrank during the capture",
                              at: .init(offset: offset + Int64(n), path: path))
         }
     }

@@ -1,6 +1,7 @@
 import BlockStore
 import NIOCore
 import RescueProtocol
+import ChunkFormat
 
 /// Turns asked chunk ids into the records of `POST /chunks` (docs/rescue-protocol.md), a slice at
 /// a time: each slice is read on the bulk lane into one buffer of about `sliceBytes`, then sent,

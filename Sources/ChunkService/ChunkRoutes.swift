@@ -4,6 +4,7 @@ import Hummingbird
 import NIOCore
 import NIOHTTP1
 import RescueProtocol
+import ChunkFormat
 
 /// The routes of the chunk service (docs/rescue-protocol.md): machines, points, a point's block
 /// map, and chunks in batches, sent exactly as stored (compressed, never expanded on the server).

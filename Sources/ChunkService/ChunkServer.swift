@@ -7,6 +7,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import NIOSSL
+import Core
 
 /// The chunk service of `understudy serve --listen`: HTTP (or HTTPS with a certificate and key)
 /// for rescue clients, every request authenticated by a token.
@@ -42,13 +43,13 @@ public struct ChunkServer: Sendable {
                 host = listen[..<colon]
                 port = listen[listen.index(after: colon)...]
             } else {
-                throw StoreError(.invalidArgument, "--listen \(listen): expected HOST:PORT, e.g. 0.0.0.0:8443")
+                throw UnderstudyError(.invalidArgument, "--listen \(listen): expected HOST:PORT, e.g. 0.0.0.0:8443")
             }
             guard let number = Int(port), (0...65535).contains(number) else {
-                throw StoreError(.invalidArgument, "--listen \(listen): the port must be a number from 0 to 65535")
+                throw UnderstudyError(.invalidArgument, "--listen \(listen): the port must be a number from 0 to 65535")
             }
             guard (certificate == nil) == (key == nil) else {
-                throw StoreError(.invalidArgument, "TLS needs both --tls-cert and --tls-key")
+                throw UnderstudyError(.invalidArgument, "TLS needs both --tls-cert and --tls-key")
             }
             self.init(host: host.isEmpty ? "0.0.0.0" : String(host), port: number, certificate: certificate, key: key)
         }
@@ -111,7 +112,7 @@ public struct ChunkServer: Sendable {
             let tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(privateKey))
             return try .tls(http, tlsConfiguration: tls)
         } catch {
-            throw StoreError(.invalidArgument, "cannot load TLS certificate \(certificate) and key \(key): \(error)")
+            throw UnderstudyError(.invalidArgument, "cannot load TLS certificate \(certificate) and key \(key): \(error)")
         }
     }
 

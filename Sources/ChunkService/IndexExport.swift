@@ -1,5 +1,7 @@
 public import BlockStore
 public import RescueProtocol
+import Core
+import ChunkFormat
 
 extension RescueIndex {
     /// A point's block map for the wire: walks the point's index pages (verified as read), numbers
@@ -26,8 +28,8 @@ extension RescueIndex {
         lengths.reserveCapacity(ids.count)
         for id in ids {
             guard let location = locations[id] else {
-                throw StoreError(.missingChunk, "chunk \(id.hex) of machine \(point.machine) point \(point.id ?? 0) is missing from the store",
-                                 at: .init(machine: point.machine, point: point.id, chunk: id))
+                throw UnderstudyError(.missingChunk, "chunk \(id.hex) of machine \(point.machine) point \(point.id ?? 0) is missing from the store",
+                                 at: .init(machine: point.machine, point: point.id, chunk: id.hex))
             }
             flat.append(contentsOf: id.bytes)
             lengths.append(UInt32(location.length))

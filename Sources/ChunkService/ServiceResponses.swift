@@ -2,6 +2,8 @@ import BlockStore
 import Foundation
 import Hummingbird
 import RescueProtocol
+import Core
+import ChunkFormat
 
 /// JSON and error responses of the chunk service.
 enum ServiceResponse {
@@ -22,7 +24,7 @@ enum ServiceResponse {
     static func guarded(_ body: () async throws -> Response) async -> Response {
         do {
             return try await body()
-        } catch let error as StoreError {
+        } catch let error as UnderstudyError {
             switch error.code {
             case .notFound: return Self.error(.notFound, error.message)
             case .invalidArgument: return Self.error(.badRequest, error.message)

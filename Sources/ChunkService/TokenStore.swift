@@ -3,6 +3,7 @@ public import Foundation
 import Crypto
 import Synchronization
 internal import GRDB
+import Core
 
 /// Access tokens of the chunk service, in the store's catalog under their own migrations
 /// (`service-v1`, ...). Only a SHA-256 of each token is kept: the secret is shown once, at creation.
@@ -37,13 +38,13 @@ public final class TokenStore: Sendable {
     /// Creates a token and returns its secret (shown once).
     public func create(name: String) throws -> String {
         guard !name.isEmpty, name.count <= 64, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.@".contains($0) }) else {
-            throw StoreError(.invalidArgument, "token name '\(name)' must be 1–64 letters, digits, '-', '_', '.', '@'")
+            throw UnderstudyError(.invalidArgument, "token name '\(name)' must be 1–64 letters, digits, '-', '_', '.', '@'")
         }
         var random = SystemRandomNumberGenerator()
         let secret = Self.prefix + (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &random)) }.joined()
         try write { db in
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM token WHERE name = ?", arguments: [name]) == true {
-                throw StoreError(.alreadyExists, "a token named '\(name)' exists; revoke it first or pick another name")
+                throw UnderstudyError(.alreadyExists, "a token named '\(name)' exists; revoke it first or pick another name")
             }
             try db.execute(sql: "INSERT INTO token (name, digest, created) VALUES (?, ?, ?)",
                            arguments: [name, Self.digest(secret), Date().timeIntervalSince1970])
@@ -65,7 +66,7 @@ public final class TokenStore: Sendable {
             try db.execute(sql: "DELETE FROM token WHERE name = ?", arguments: [name])
             return db.changesCount
         }
-        guard removed > 0 else { throw StoreError(.notFound, "no token named '\(name)'") }
+        guard removed > 0 else { throw UnderstudyError(.notFound, "no token named '\(name)'") }
     }
 
     /// The token's name if `secret` is a valid token, and whether its last use is older than a
@@ -99,14 +100,14 @@ public final class TokenStore: Sendable {
     }
 
     private func read<T>(_ body: (Database) throws -> T) throws -> T {
-        do { return try db.read(body) } catch let error as StoreError { throw error } catch {
-            throw StoreError(.io, "catalog \(path): \(error)", at: .init(path: path))
+        do { return try db.read(body) } catch let error as UnderstudyError { throw error } catch {
+            throw UnderstudyError(.io, "catalog \(path): \(error)", at: .init(path: path))
         }
     }
 
     private func write<T>(_ body: (Database) throws -> T) throws -> T {
-        do { return try db.write(body) } catch let error as StoreError { throw error } catch {
-            throw StoreError(.io, "catalog \(path): \(error)", at: .init(path: path))
+        do { return try db.write(body) } catch let error as UnderstudyError { throw error } catch {
+            throw UnderstudyError(.io, "catalog \(path): \(error)", at: .init(path: path))
         }
     }
 }

@@ -2,6 +2,8 @@ public import BlockStore
 import Dispatch
 import Foundation
 import Zstd
+public import Core
+public import ChunkFormat
 
 /// Reads a point's blocks through a `ChunkReader` on every core (fetch, expand, verify) and
 /// hands them to a consumer one at a time in block order. While the consumer works on one batch
@@ -11,13 +13,13 @@ public final class BlockFeeder: @unchecked Sendable {
     public typealias Item = (block: Int, id: ChunkID)
     public typealias Consumer = (_ block: Int, _ data: UnsafeRawBufferPointer, _ frame: UnsafeRawBufferPointer?) throws -> Void
     /// Called for a block whose chunk is bad instead of throwing (restore --ignore-errors).
-    public typealias BadBlockHandler = (_ block: Int, _ id: ChunkID, _ error: StoreError) throws -> Void
+    public typealias BadBlockHandler = (_ block: Int, _ id: ChunkID, _ error: UnderstudyError) throws -> Void
 
     private final class Batch: @unchecked Sendable {
         var items: [Item] = []
         var buffers: [AlignedBuffer]
         var frames: [[UInt8]]
-        var errors: [StoreError?]
+        var errors: [UnderstudyError?]
         init(count: Int, blockSize: Int) {
             buffers = (0..<count).map { _ in AlignedBuffer(count: blockSize) }
             frames = Array(repeating: [], count: count)
@@ -65,7 +67,7 @@ public final class BlockFeeder: @unchecked Sendable {
             for (slot, item) in current.items.enumerated() {
                 let offset = Int64(item.block) * Int64(blockSize)
                 if let error = current.errors[slot] {
-                    let precise = error.adding(.init(block: item.block, offset: offset, chunk: item.id))
+                    let precise = error.adding(.init(block: item.block, offset: offset, chunk: item.id.hex))
                     guard let onBadBlock else { throw precise }
                     try onBadBlock(item.block, item.id, precise)
                     continue
@@ -91,10 +93,10 @@ public final class BlockFeeder: @unchecked Sendable {
             batch.errors[slot] = nil
             do {
                 let frame = try chunks.storedBytes(of: id)
-                try ChunkStore.expand(frame, id: id, into: batch.buffers[slot].bytes, using: workers[w].decompressor)
+                try ChunkFrame.expand(frame, id: id, into: batch.buffers[slot].bytes, using: workers[w].decompressor)
                 batch.frames[slot] = keepFrames ? frame : []
             } catch {
-                batch.errors[slot] = error.located(.init(chunk: id))
+                batch.errors[slot] = error.located(.init(chunk: id.hex))
             }
         }
     }

@@ -1,5 +1,6 @@
 import BlockStore
 import Foundation
+import Core
 
 /// What a build asks of a format.
 public struct ImageOptions: Sendable {
@@ -72,7 +73,7 @@ extension BlockSink {
     public var wantsFrames: Bool { false }
 
     public func read(offset: Int64, into buffer: UnsafeMutableRawBufferPointer) throws {
-        throw StoreError(.unsupported, "this image cannot be read back while it is written")
+        throw UnderstudyError(.unsupported, "this image cannot be read back while it is written")
     }
 }
 

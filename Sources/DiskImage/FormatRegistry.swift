@@ -1,4 +1,5 @@
 import BlockStore
+import Core
 
 /// Every format we write, by name and alias (like virt-v2v's output selection).
 public enum FormatRegistry {
@@ -16,14 +17,14 @@ public enum FormatRegistry {
     public static func format(named name: String) throws -> any DiskImageFormat.Type {
         let key = name.lowercased()
         if let found = all.first(where: { $0.name == key || $0.aliases.contains(key) }) { return found }
-        throw StoreError(.invalidArgument, "unknown image format '\(name)': use one of \(names.joined(separator: ", "))")
+        throw UnderstudyError(.invalidArgument, "unknown image format '\(name)': use one of \(names.joined(separator: ", "))")
     }
 
     /// The variant to use: the given one (checked) or the format's default.
     public static func variant(_ given: String?, of format: any DiskImageFormat.Type) throws -> String {
         guard let given else { return format.variants[0] }
         if let match = format.variants.first(where: { $0.lowercased() == given.lowercased() }) { return match }
-        throw StoreError(.invalidArgument, "format \(format.name) has no subformat '\(given)': use one of \(format.variants.joined(separator: ", "))")
+        throw UnderstudyError(.invalidArgument, "format \(format.name) has no subformat '\(given)': use one of \(format.variants.joined(separator: ", "))")
     }
 
     /// The format a file is in, by probing its header and trailer; nil if none claims it.

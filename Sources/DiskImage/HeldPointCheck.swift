@@ -1,4 +1,6 @@
 import BlockStore
+import Core
+import ChunkFormat
 
 /// Before an in-place update trusts an image, it checks that every block it will not rewrite
 /// still holds what the recorded point wrote there. Every block's chunk id is the SHA-256 of its
@@ -28,7 +30,7 @@ enum HeldPointCheck {
                     if length < blockSize { UnsafeMutableRawBufferPointer(rebasing: raw[length...]).initializeMemory(as: UInt8.self, repeating: 0) }
                 }
             } catch {
-                found.append("block \(block) (guest bytes \(offset)-\(offset + Int64(length) - 1)) cannot be read back: \((error as? StoreError)?.message ?? "\(error)")")
+                found.append("block \(block) (guest bytes \(offset)-\(offset + Int64(length) - 1)) cannot be read back: \((error as? UnderstudyError)?.message ?? "\(error)")")
                 return
             }
             // All-zero blocks are never stored: their id is the zero id.

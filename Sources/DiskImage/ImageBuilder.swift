@@ -1,5 +1,6 @@
 public import BlockStore
 import Foundation
+public import Core
 
 /// Writes recovery points as disk images: full builds (aside, then renamed into place; raw may
 /// also go to a block device) and in-place incremental updates under an undo journal.
@@ -28,11 +29,11 @@ public enum ImageBuilder {
         let variant = try FormatRegistry.variant(options.variant, of: format)
         let limit = format.maxDiskSize(variant: variant)
         guard point.diskSize <= limit else {
-            throw StoreError(.unsupported, "a \(formatBytes(point.diskSize)) disk does not fit in \(format.name) \(variant) (at most \(formatBytes(limit)))")
+            throw UnderstudyError(.unsupported, "a \(formatBytes(point.diskSize)) disk does not fit in \(format.name) \(variant) (at most \(formatBytes(limit)))")
         }
         let target = try RestoreTarget(path: path, diskSize: point.diskSize, force: options.force)
         guard !target.isDevice || format == RawFormat.self else {
-            throw StoreError(.unsupported, "\(path) is a block device: only raw restores go to devices", at: .init(path: path))
+            throw UnderstudyError(.unsupported, "\(path) is a block device: only raw restores go to devices", at: .init(path: path))
         }
         var report = RestoreReport(machine: point.machine, point: point.id ?? 0, target: path, format: format.name,
                                    variant: variant, diskSize: point.diskSize)

@@ -1,5 +1,6 @@
-public import BlockStore
+import BlockStore
 import Foundation
+public import Core
 
 /// The file a format writes: a fresh temp file for a full build, or a `JournaledFile` for an
 /// in-place update. Formats never touch file descriptors themselves.
@@ -27,7 +28,7 @@ extension ImageFile {
         guard count > 0 else { return out }
         let n = try out.withUnsafeMutableBytes { try read(into: $0.baseAddress!, count: count, at: offset) }
         guard n == count else {
-            throw StoreError(.unsupported, "\(path) is truncated: wanted \(count) bytes at offset \(offset), the file ends at \(size)",
+            throw UnderstudyError(.unsupported, "\(path) is truncated: wanted \(count) bytes at offset \(offset), the file ends at \(size)",
                              at: .init(offset: offset, path: path))
         }
         return out
@@ -36,7 +37,7 @@ extension ImageFile {
     /// Throws unless `[offset, offset + count)` lies inside the file.
     func checkRange(_ count: Int64, at offset: Int64) throws {
         guard Binary.end(offset, count, within: size) != nil else {
-            throw StoreError(.unsupported, "\(path) is truncated or damaged: wanted \(count) bytes at offset \(offset), the file ends at \(size)",
+            throw UnderstudyError(.unsupported, "\(path) is truncated or damaged: wanted \(count) bytes at offset \(offset), the file ends at \(size)",
                              at: .init(offset: max(0, offset), path: path))
         }
     }

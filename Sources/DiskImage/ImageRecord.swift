@@ -1,5 +1,6 @@
 import BlockStore
 public import Foundation
+import Core
 
 /// What Understudy knows of an image it wrote, kept beside it as `IMAGE.understudy.json`:
 /// which point it holds, and a fingerprint that changes if anything else writes the image.
@@ -51,7 +52,7 @@ public struct ImageRecord: Codable, Sendable, Equatable {
 
     public static func fingerprint(of path: String) throws -> Fingerprint {
         var st = stat()
-        guard stat(path, &st) == 0 else { throw StoreError.errno("stat", path: path) }
+        guard stat(path, &st) == 0 else { throw UnderstudyError.errno("stat", path: path) }
         return Fingerprint(size: Int64(st.st_size), modifiedNanoseconds: Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec),
                            inode: UInt64(st.st_ino))
     }

@@ -1,5 +1,6 @@
 public import BlockStore
 import Foundation
+public import Core
 
 /// Brings an image Understudy built at point A to point B in place, rewriting only the blocks
 /// whose entries differ between A's and B's indexes, under an undo journal (`JournaledFile`):
@@ -42,24 +43,24 @@ public enum ImageUpdater {
         if forceFull { return try ImageBuilder.build(store: store, point: point, to: path, options: full, progress: progress) }
         if let message = try recover(path) { progress.note(message) }
         guard FileSystem.exists(path) else {
-            throw StoreError(.notFound, "\(path) does not exist; build it without --update first", at: .init(path: path))
+            throw UnderstudyError(.notFound, "\(path) does not exist; build it without --update first", at: .init(path: path))
         }
         guard let record = ImageRecord.load(for: path) else {
-            throw StoreError(.conflict, "\(path) has no Understudy record (\(ImageRecord.path(of: path))): it was not built by Understudy; pass --force-full to rebuild it",
+            throw UnderstudyError(.conflict, "\(path) has no Understudy record (\(ImageRecord.path(of: path))): it was not built by Understudy; pass --force-full to rebuild it",
                              at: .init(path: path))
         }
         guard record.machine == point.machine else {
-            throw StoreError(.conflict, "\(path) holds machine \(record.machine), not \(point.machine); pass --force-full to rebuild it for \(point.machine)",
+            throw UnderstudyError(.conflict, "\(path) holds machine \(record.machine), not \(point.machine); pass --force-full to rebuild it for \(point.machine)",
                              at: .init(machine: point.machine, path: path))
         }
         let format = options.format
         guard record.format == format.name else {
-            throw StoreError(.conflict, "\(path) is a \(record.format) image, not \(format.name); pass --force-full to rebuild it as \(format.name)",
+            throw UnderstudyError(.conflict, "\(path) is a \(record.format) image, not \(format.name); pass --force-full to rebuild it as \(format.name)",
                              at: .init(path: path))
         }
         let variant = try FormatRegistry.variant(options.variant ?? record.variant, of: format)
         guard try ImageRecord.fingerprint(of: path) == record.fingerprint else {
-            throw StoreError(.conflict, "\(path) was modified outside Understudy since it was built (booted read-write or edited); pass --force-full to rebuild it",
+            throw UnderstudyError(.conflict, "\(path) was modified outside Understudy since it was built (booted read-write or edited); pass --force-full to rebuild it",
                              at: .init(path: path))
         }
         var report = RestoreReport(machine: point.machine, point: point.id ?? 0, target: path, format: format.name,

@@ -1,5 +1,7 @@
 import BlockStore
 import Foundation
+import Core
+import ChunkFormat
 
 /// An image updated in place with an undo journal, so a crash at any moment can be rolled back
 /// to the exact previous image.
@@ -37,7 +39,7 @@ public final class JournaledFile: ImageFile {
         size = originalSize
         let journalPath = Self.journalPath(of: path)
         guard !FileSystem.exists(journalPath) else {
-            throw StoreError(.locked, "\(path) has an unfinished update journal; recover it first", at: .init(path: path))
+            throw UnderstudyError(.locked, "\(path) has an unfinished update journal; recover it first", at: .init(path: path))
         }
         // The header is made durable under a temporary name and then renamed, so a journal either
         // does not exist or names its update in full: a kill in between leaves only the temp file.
@@ -52,7 +54,7 @@ public final class JournaledFile: ImageFile {
         try header.withUnsafeBytes { try journal.write($0, at: 0) }
         try journal.sync()
         guard rename(tempPath, journalPath) == 0 else {
-            throw StoreError(.io, "cannot create the update journal \(journalPath): \(String(cString: strerror(errno)))", at: .init(path: journalPath))
+            throw UnderstudyError(.io, "cannot create the update journal \(journalPath): \(String(cString: strerror(errno)))", at: .init(path: journalPath))
         }
         try FileSystem.syncDirectory(of: journalPath)
         journalEnd = Int64(header.count)
@@ -149,7 +151,7 @@ public final class JournaledFile: ImageFile {
         unlink(journalPath + ".tmp")  // a header that never became the journal: nothing was written
         let bytes = try FileSystem.readFile(journalPath)
         guard bytes.count >= 24, Array(bytes[0..<4]) == magic else {
-            throw StoreError(.corruptChunk, "\(journalPath) is not an Understudy journal", at: .init(path: journalPath))
+            throw UnderstudyError(.corruptChunk, "\(journalPath) is not an Understudy journal", at: .init(path: journalPath))
         }
         let originalSize = Int64(load(UInt64.self, bytes, 8))
         var records: [(Int64, Range<Int>)] = []

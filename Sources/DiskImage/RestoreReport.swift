@@ -1,5 +1,5 @@
-public import BlockStore
 import Foundation
+public import ChunkFormat
 
 /// What a restore, image build or image update did.
 public struct RestoreReport: Codable, Sendable {

@@ -1,6 +1,7 @@
 import BlockStore
 import CLinux
 import Foundation
+import Core
 
 /// Where a raw restore writes: a new file (built aside, renamed into place at the end) or a block
 /// device (written in place after the safety checks).
@@ -24,27 +25,27 @@ final class RestoreTarget: @unchecked Sendable {
             file = try FileDescriptor(path: path, flags: O_RDWR | O_EXCL)
             let size = try file.size()
             guard size >= diskSize else {
-                throw StoreError(.targetTooSmall, "target \(path) holds \(size) bytes, the disk needs \(diskSize)", at: .init(path: path))
+                throw UnderstudyError(.targetTooSmall, "target \(path) holds \(size) bytes, the disk needs \(diskSize)", at: .init(path: path))
             }
             if !force, try Self.holdsData(file, size: size) {
-                throw StoreError(.targetHasData, "target \(path) already holds data (partition table or file system); pass --force to overwrite it",
+                throw UnderstudyError(.targetHasData, "target \(path) already holds data (partition table or file system); pass --force to overwrite it",
                                  at: .init(path: path))
             }
             return
         }
         if exists {
             guard (st.st_mode & S_IFMT) == S_IFREG else {
-                throw StoreError(.unsupported, "target \(path) is neither a regular file nor a block device", at: .init(path: path))
+                throw UnderstudyError(.unsupported, "target \(path) is neither a regular file nor a block device", at: .init(path: path))
             }
             guard force else {
-                throw StoreError(.alreadyExists, "target \(path) exists; pass --force to replace it", at: .init(path: path))
+                throw UnderstudyError(.alreadyExists, "target \(path) exists; pass --force to replace it", at: .init(path: path))
             }
         }
         isDevice = false
         let url = URL(fileURLWithPath: path)
         let folder = url.deletingLastPathComponent().path
         guard FileSystem.exists(folder) else {
-            throw StoreError(.notFound, "target folder \(folder) does not exist", at: .init(path: path))
+            throw UnderstudyError(.notFound, "target folder \(folder) does not exist", at: .init(path: path))
         }
         let temp = folder + "/." + url.lastPathComponent + ".understudy-\(getpid())"
         tempPath = temp

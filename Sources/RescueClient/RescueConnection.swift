@@ -1,3 +1,4 @@
+public import Core
 import Foundation
 import AsyncHTTPClient
 import NIOCore
@@ -26,7 +27,7 @@ public final class RescueConnection: Sendable {
     let token: String
     let client: HTTPClient
     /// Response body bytes received (index and chunks): what crossed the network, less HTTP headers.
-    public let received = Counter()
+    public let received = AtomicCounter()
 
     public init(_ options: Options) throws {
         guard let url = URL(string: options.server), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
@@ -116,12 +117,4 @@ public final class RescueConnection: Sendable {
     }
 
     private func describe(_ error: any Error) -> String { ConnectionFailure.describe(error, server: base) }
-}
-
-/// A thread-safe byte counter.
-public final class Counter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Int64 = 0
-    public func add(_ n: Int) { lock.lock(); value += Int64(n); lock.unlock() }
-    public var total: Int64 { lock.lock(); defer { lock.unlock() }; return value }
 }

@@ -1,3 +1,4 @@
+import ChunkFormat
 import Crypto
 import Foundation
 import RescueProtocol
@@ -106,7 +107,7 @@ public final class RescueRestore: Sendable {
         progress.begin(diskBytes: index.diskSize, transferTotal: pending.reduce(0) { $0 + Int64(index.storedLengths[$1]) },
                        alreadyWritten: inPlace)
         let batches = Self.batches(pending, index: index, maxBytes: options.batchBytes)
-        let receivedBefore = connection.received.total
+        let receivedBefore = connection.received.value
         do {
             try await fetchAndWrite(batches, index: index, users: users, target: target, journal: &journal, journalPath: journalPath)
         } catch let error as RescueError {
@@ -116,7 +117,7 @@ public final class RescueRestore: Sendable {
         }
         try target.sync()
         RescueJournal.remove(journalPath)
-        let received = connection.received.total - receivedBefore
+        let received = connection.received.value - receivedBefore
         progress.finish(String(format: "restored %@ point %lld to %@: %d chunks (%@ received, %d zero blocks never sent) in %.1f s",
                                options.machine, index.point, options.target, pending.count,
                                RescueProgress.bytes(received), zeroBlocks, Date().timeIntervalSince(started)))
@@ -171,7 +172,7 @@ public final class RescueRestore: Sendable {
             for _ in 0..<max(1, options.inFlight) { launch() }
             while let done = try await group.next() {
                 for chunk in done.chunks { journal.markDone(chunk) }
-                progress.update(writtenDelta: done.bytes, transferred: connection.received.total)
+                progress.update(writtenDelta: done.bytes, transferred: connection.received.value)
                 sinceCheckpoint += done.bytes
                 if Date().timeIntervalSince(lastCheckpoint) >= 5 || sinceCheckpoint >= options.checkpointBytes {
                     try target.sync()
@@ -243,8 +244,8 @@ public final class RescueRestore: Sendable {
         frame.withUnsafeBytes { frame in
             plain.withUnsafeMutableBytes { out in
                 let output = UnsafeMutableRawBufferPointer(rebasing: out[0..<length])
-                guard frameContentSize(frame) == length, (try? decompressor.decompress(frame, into: output)) != nil else { return false }
-                return SHA256.hash(data: UnsafeRawBufferPointer(output)).elementsEqual(id)
+                guard frameContentSize(frame) == length, let id = ChunkID(bytes: id) else { return false }
+                return ChunkFrame.matches(frame, id: id, into: output, using: decompressor)
             }
         }
     }

@@ -1,4 +1,5 @@
 import CLinux
+import Core
 import Foundation
 
 /// The disk a rescue restore writes: a block device (opened exclusively, so never while mounted)
@@ -6,7 +7,7 @@ import Foundation
 public final class TargetDisk: @unchecked Sendable {
     public let path: String
     public let isBlockDevice: Bool
-    let fd: Int32
+    private let file: FileDescriptor
 
     public init(path: String, createIfMissing: Bool) throws {
         self.path = path
@@ -21,35 +22,30 @@ public final class TargetDisk: @unchecked Sendable {
         }
         if !exists && !createIfMissing { throw RescueError("target \(path) does not exist") }
         // O_EXCL on a block device fails with EBUSY while it is mounted or claimed.
-        let flags = isBlockDevice ? O_RDWR | O_EXCL | O_CLOEXEC : O_RDWR | O_CREAT | O_CLOEXEC
-        let fd = open(path, flags, 0o600)
-        guard fd >= 0 else {
-            let code = errno
-            if code == EBUSY { throw RescueError("target \(path) is in use (mounted, or part of a RAID/LVM volume); unmount it first") }
-            throw RescueError("cannot open target \(path): \(String(cString: strerror(code)))")
+        do {
+            file = try FileDescriptor(path: path, flags: isBlockDevice ? O_RDWR | O_EXCL : O_RDWR | O_CREAT, mode: 0o600)
+        } catch let error as UnderstudyError {
+            if error.code == .targetInUse { throw RescueError("target \(path) is in use (mounted, or part of a RAID/LVM volume); unmount it first") }
+            throw RescueError("cannot open target \(path): \(Self.reason(error))")
         }
-        self.fd = fd
     }
-
-    deinit { close(fd) }
 
     /// Bytes the target holds.
     public func size() throws -> Int64 {
-        if isBlockDevice {
-            var bytes: UInt64 = 0
-            guard clinux_blkgetsize64(fd, &bytes) == 0 else { throw RescueError("cannot read the size of \(path): \(errnoText())") }
-            return Int64(bytes)
+        do { return try file.size() } catch let error as UnderstudyError {
+            throw RescueError("cannot read the size of \(path): \(Self.reason(error))")
         }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw RescueError("cannot stat \(path): \(errnoText())") }
-        return Int64(info.st_size)
     }
 
     /// A file target is set to exactly `size` bytes, all holes (zero) when `fresh`.
     public func prepareFile(size: Int64, fresh: Bool) throws {
         guard !isBlockDevice else { return }
-        if fresh { guard ftruncate(fd, 0) == 0 else { throw RescueError("cannot truncate \(path): \(errnoText())") } }
-        guard ftruncate(fd, off_t(size)) == 0 else { throw RescueError("cannot size \(path) to \(size) bytes: \(errnoText())") }
+        do {
+            if fresh { try file.truncate(to: 0) }
+            try file.truncate(to: size)
+        } catch let error as UnderstudyError {
+            throw RescueError("cannot size \(path) to \(size) bytes: \(Self.reason(error))")
+        }
     }
 
     /// What the start of the target holds, if it looks used: a GPT, an MBR (or boot sector), or
@@ -64,36 +60,26 @@ public final class TargetDisk: @unchecked Sendable {
     }
 
     public func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws {
-        var done = 0
-        while done < bytes.count {
-            let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done))
-            if n < 0 {
-                if errno == EINTR { continue }
-                let code = errno
-                if code == ENOSPC || code == EDQUOT { throw RescueError("target \(path) is full at offset \(offset + Int64(done))") }
-                // A disk that went away or failed may come back (cable, controller reset): resumable.
-                throw RescueError("writing \(path) at offset \(offset + Int64(done)) failed: \(String(cString: strerror(code)))",
-                                  resumable: [EIO, ENODEV, ENXIO].contains(code))
-            }
-            done += n
+        do { try file.write(bytes, at: offset) } catch let error as UnderstudyError {
+            if error.code == .noSpace { throw RescueError("target \(path) is full at offset \(offset)") }
+            // A disk that went away or failed may come back (cable, controller reset): resumable.
+            throw RescueError("writing \(path) at offset \(offset) failed: \(Self.reason(error))",
+                              resumable: error.errnoCode.map { [EIO, ENODEV, ENXIO].contains($0) } ?? false)
         }
     }
 
     public func read(into buffer: inout [UInt8], at offset: Int64) throws -> Int {
-        var done = 0
-        while done < buffer.count {
-            let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, $0.count - done, off_t(offset) + off_t(done)) }
-            if n < 0 { if errno == EINTR { continue }; throw RescueError("reading \(path) at offset \(offset) failed: \(errnoText())") }
-            if n == 0 { break }
-            done += n
+        do {
+            return try buffer.withUnsafeMutableBytes { try file.read(into: $0.baseAddress!, count: $0.count, at: offset) }
+        } catch let error as UnderstudyError {
+            throw RescueError("reading \(path) at offset \(offset) failed: \(Self.reason(error))")
         }
-        return done
     }
 
     /// Makes `length` bytes at `offset` read as zeros: BLKZEROOUT on a device (the disk or the
     /// hypervisor may do it without writing), explicit zeros if that is refused.
     public func zero(offset: Int64, length: Int64) throws {
-        if isBlockDevice && clinux_blkzeroout(fd, UInt64(offset), UInt64(length)) == 0 { return }
+        if isBlockDevice && clinux_blkzeroout(file.fd, UInt64(offset), UInt64(length)) == 0 { return }
         let zeros = [UInt8](repeating: 0, count: 1 << 20)
         var at = offset
         while at < offset + length {
@@ -104,8 +90,13 @@ public final class TargetDisk: @unchecked Sendable {
     }
 
     public func sync() throws {
-        guard fsync(fd) == 0 else { throw RescueError("flushing \(path) failed: \(errnoText())") }
+        do { try file.sync() } catch let error as UnderstudyError {
+            throw RescueError("flushing \(path) failed: \(Self.reason(error))")
+        }
     }
 
-    private func errnoText() -> String { String(cString: strerror(errno)) }
+    /// The system's words for a failed call (`strerror`), else the error's message.
+    private static func reason(_ error: UnderstudyError) -> String {
+        error.errnoCode.map { String(cString: strerror($0)) } ?? error.message
+    }
 }

@@ -1,5 +1,5 @@
-public import BlockStore
 public import Foundation
+public import Core
 
 /// A standard five-field cron schedule: `minute hour day-of-month month day-of-week`.
 ///
@@ -36,13 +36,13 @@ public struct CronExpression: Sendable, Hashable, CustomStringConvertible {
         "@weekly": "0 0 * * 0", "@daily": "0 0 * * *", "@midnight": "0 0 * * *", "@hourly": "0 * * * *",
     ]
 
-    /// Parses `text`; throws `StoreError(.invalidArgument)` naming the bad field, with a
+    /// Parses `text`; throws `UnderstudyError(.invalidArgument)` naming the bad field, with a
     /// `CronSyntaxError` as its `underlying` error.
-    public init(_ text: String) throws(StoreError) {
+    public init(_ text: String) throws(UnderstudyError) {
         do {
             try self.init(parsing: text)
         } catch {
-            throw StoreError(.invalidArgument, "invalid cron expression '\(text)': \(error)", underlying: error)
+            throw UnderstudyError(.invalidArgument, "invalid cron expression '\(text)': \(error)", underlying: error)
         }
     }
 

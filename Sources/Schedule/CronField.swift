@@ -1,3 +1,4 @@
+import Core
 /// One of the five fields of a cron expression, in the order they are written.
 public enum CronField: Int, Sendable, CaseIterable, CustomStringConvertible {
     case minute, hour, dayOfMonth, month, dayOfWeek
@@ -38,7 +39,7 @@ public enum CronField: Int, Sendable, CaseIterable, CustomStringConvertible {
 }
 
 /// Why a cron expression was refused: which field, which part of it, and why. Carried as the
-/// `underlying` error of the `StoreError(.invalidArgument, …)` that parsing throws.
+/// `underlying` error of the `UnderstudyError(.invalidArgument, …)` that parsing throws.
 public struct CronSyntaxError: Error, Sendable, CustomStringConvertible {
     /// The offending field; nil when the expression as a whole is wrong (field count, unknown macro).
     public var field: CronField?

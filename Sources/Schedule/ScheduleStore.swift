@@ -1,6 +1,7 @@
 public import BlockStore
 public import Foundation
 internal import GRDB
+import Core
 
 /// The `JobStore` kept in the store's SQLite catalog (`STORE/catalog.sqlite`), beside the tables
 /// `Catalog` owns:
@@ -56,7 +57,7 @@ public final class ScheduleStore: JobStore {
             config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
             db = try DatabasePool(path: path, configuration: config)
             try db.write { db in try Self.migrate(db, path: path) }
-        } catch let error as StoreError {
+        } catch let error as UnderstudyError {
             throw error
         } catch {
             throw Self.map(error, path: path)
@@ -72,7 +73,7 @@ public final class ScheduleStore: JobStore {
         try db.execute(sql: "CREATE TABLE IF NOT EXISTS module_version (module TEXT PRIMARY KEY NOT NULL, version INTEGER NOT NULL)")
         let version = try Int.fetchOne(db, sql: "SELECT version FROM module_version WHERE module = 'schedule'") ?? 0
         guard version <= migrations.count else {
-            throw StoreError(.newerFormat, "the schedule tables in \(path) were written by a newer Understudy (version \(version)); upgrade to use this store",
+            throw UnderstudyError(.newerFormat, "the schedule tables in \(path) were written by a newer Understudy (version \(version)); upgrade to use this store",
                              at: .init(path: path))
         }
         for step in migrations[version...] { try step(db) }
@@ -116,14 +117,14 @@ public final class ScheduleStore: JobStore {
         let machine: String = row["machine"]
         let kindName: String = row["kind"]
         guard let kind = JobKind(rawValue: kindName) else {
-            throw StoreError(.newerFormat, "schedule of \(machine) has kind '\(kindName)', unknown to this Understudy",
+            throw UnderstudyError(.newerFormat, "schedule of \(machine) has kind '\(kindName)', unknown to this Understudy",
                              at: .init(machine: machine, path: path))
         }
         let cron: CronExpression
         do {
             cron = try CronExpression(row["cron"] as String)
         } catch {
-            throw StoreError(.corruptCatalog, "stored \(kind) schedule of \(machine): \(error.message)",
+            throw UnderstudyError(.corruptCatalog, "stored \(kind) schedule of \(machine): \(error.message)",
                              at: .init(machine: machine, path: path))
         }
         return JobSchedule(key: JobKey(machine: machine, kind: kind), cron: cron, enabled: row["enabled"],
@@ -198,7 +199,7 @@ public final class ScheduleStore: JobStore {
         let kindName: String = row["kind"]
         let outcomeName: String = row["outcome"]
         guard let kind = JobKind(rawValue: kindName), let outcome = JobOutcome(rawValue: outcomeName) else {
-            throw StoreError(.newerFormat, "job run \(row["id"] as Int64) has kind '\(kindName)' and outcome '\(outcomeName)', unknown to this Understudy",
+            throw UnderstudyError(.newerFormat, "job run \(row["id"] as Int64) has kind '\(kindName)' and outcome '\(outcomeName)', unknown to this Understudy",
                              at: .init(path: path))
         }
         return JobRun(id: row["id"], key: JobKey(machine: row["machine"], kind: kind),
@@ -211,28 +212,28 @@ public final class ScheduleStore: JobStore {
     // MARK: errors
 
     private func read<T>(_ body: (Database) throws -> T) throws -> T {
-        do { return try db.read(body) } catch let error as StoreError { throw error } catch { throw Self.map(error, path: path) }
+        do { return try db.read(body) } catch let error as UnderstudyError { throw error } catch { throw Self.map(error, path: path) }
     }
 
     private func write<T>(_ body: (Database) throws -> T) throws -> T {
-        do { return try db.write(body) } catch let error as StoreError { throw error } catch { throw Self.map(error, path: path) }
+        do { return try db.write(body) } catch let error as UnderstudyError { throw error } catch { throw Self.map(error, path: path) }
     }
 
     /// SQLite failures as store errors, classified as `Catalog` classifies them.
-    static func map(_ error: any Error, path: String) -> StoreError {
+    static func map(_ error: any Error, path: String) -> UnderstudyError {
         guard let db = error as? DatabaseError else {
-            return StoreError(.io, "schedule tables in \(path): \(error)", at: .init(path: path))
+            return UnderstudyError(.io, "schedule tables in \(path): \(error)", at: .init(path: path))
         }
         let detail = db.message ?? "\(db.resultCode)"
         switch db.resultCode {
         case .SQLITE_CORRUPT, .SQLITE_NOTADB:
-            return StoreError(.corruptCatalog, "catalog \(path) is damaged (\(detail))", at: .init(path: path))
+            return UnderstudyError(.corruptCatalog, "catalog \(path) is damaged (\(detail))", at: .init(path: path))
         case .SQLITE_FULL:
-            return StoreError(.noSpace, "catalog \(path): file system full", at: .init(path: path))
+            return UnderstudyError(.noSpace, "catalog \(path): file system full", at: .init(path: path))
         case .SQLITE_BUSY, .SQLITE_LOCKED:
-            return StoreError(.locked, "catalog \(path) is busy: another process holds it too long", at: .init(path: path))
+            return UnderstudyError(.locked, "catalog \(path) is busy: another process holds it too long", at: .init(path: path))
         default:
-            return StoreError(.io, "catalog \(path): \(detail)", at: .init(path: path))
+            return UnderstudyError(.io, "catalog \(path): \(detail)", at: .init(path: path))
         }
     }
 }

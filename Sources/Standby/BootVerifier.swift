@@ -1,7 +1,8 @@
-public import BlockStore
+import BlockStore
 import DiskImage
 import Foundation
 import Libvirt
+public import Core
 
 extension StandbyBuilder {
     public static let isolatedNetwork = "understudy-isolated"
@@ -68,13 +69,13 @@ extension StandbyBuilder {
             result.ok = true
             result.message = outcome.fallback.map { "ready after a restart under TCG: \($0)" } ?? "ready"
         } catch {
-            result.message = (error as? StoreError)?.message ?? "\(error)"
+            result.message = (error as? UnderstudyError)?.message ?? "\(error)"
         }
         result.screenshot = try? saveScreenshot(domain, paths: paths, point: record.point)
         try catalog.addBootTest(result)
         if !result.ok {
             if let onFailure { Self.alert(onFailure, result, log: log) }
-            throw StoreError(.interrupted, "verify of \(machine) failed: \(result.message)" + (result.screenshot.map { "; screenshot \($0)" } ?? ""),
+            throw UnderstudyError(.interrupted, "verify of \(machine) failed: \(result.message)" + (result.screenshot.map { "; screenshot \($0)" } ?? ""),
                              at: .init(machine: machine, point: record.point))
         }
         unlink(log)

@@ -2,6 +2,7 @@ public import BlockStore
 public import Foundation
 import Libvirt
 import DiskImage
+public import Core
 
 /// What `failover` measured.
 public struct FailoverReport: Codable, Sendable {
@@ -41,10 +42,10 @@ extension StandbyBuilder {
         let paths = try StandbyPaths(store: store, machine: machine)
         let conn = try Hypervisor.connect(uri)
         guard let defined = try Hypervisor.call("looking up domain \(record.domain)", { try conn.domain(named: record.domain) }) else {
-            throw StoreError(.notFound, "standby domain \(record.domain) is not defined at \(uri); run `understudy standby build \(machine)`")
+            throw UnderstudyError(.notFound, "standby domain \(record.domain) is not defined at \(uri); run `understudy standby build \(machine)`")
         }
         if try Hypervisor.call("reading state of \(record.domain)", { try defined.isActive() }) {
-            throw StoreError(.conflict, "standby \(record.domain) is already running")
+            throw UnderstudyError(.conflict, "standby \(record.domain) is already running")
         }
         let test = { (ok: Bool, seconds: Double?, message: String) in
             try? self.catalog.addBootTest(BootTest(machine: machine, kind: "failover", time: started, point: record.point, ok: ok,
@@ -71,7 +72,7 @@ extension StandbyBuilder {
             }, discard: { try? $0.destroy() })
         } catch {
             test(false, nil, "\(error)")
-            throw StoreError(.interrupted, "failover of \(machine): \((error as? StoreError)?.message ?? "\(error)"); domain \(record.domain) left as it is for diagnosis")
+            throw UnderstudyError(.interrupted, "failover of \(machine): \((error as? UnderstudyError)?.message ?? "\(error)"); domain \(record.domain) left as it is for diagnosis")
         }
         test(true, outcome.value, outcome.fallback.map { "ready after a restart under TCG: \($0)" } ?? "ready")
         return FailoverReport(machine: machine, domain: record.domain, point: record.point, pointTime: record.pointTime,

@@ -1,6 +1,7 @@
 import BlockStore
 import Foundation
 public import Libvirt
+import Core
 
 /// Starts a guest under the chosen accelerator and waits for it; when KVM was chosen
 /// automatically and the guest dies the way a broken KVM kills guests (`GuestFailure` with
@@ -47,7 +48,7 @@ public struct GuestLauncher {
             guard mayFallBack, failure.acceleratorSuspect else { throw forcedFailure(failure.message, what) }
             if let domain { discard(domain) }
             return try fallBack(what, because: failure.message, serialLog: serialLog, start: start, wait: wait)
-        } catch let error as StoreError where domain == nil {
+        } catch let error as UnderstudyError where domain == nil {
             // libvirt could not start the guest under KVM at all (no usable /dev/kvm, …)
             guard mayFallBack else { throw decision.automatic ? error : forcedFailure(error.message, what) }
             return try fallBack(what, because: "starting under KVM failed: \(error.message)", serialLog: serialLog, start: start, wait: wait)
@@ -65,12 +66,12 @@ public struct GuestLauncher {
         do {
             return Outcome(value: try wait(domain, watch), accelerator: .tcg, fallback: explanation)
         } catch let failure as GuestFailure {
-            throw StoreError(.interrupted, "\(what) failed under KVM (\(reason)) and again under TCG: \(failure.message)")
+            throw UnderstudyError(.interrupted, "\(what) failed under KVM (\(reason)) and again under TCG: \(failure.message)")
         }
     }
 
-    private func forcedFailure(_ message: String, _ what: String) -> StoreError {
+    private func forcedFailure(_ message: String, _ what: String) -> UnderstudyError {
         let how = decision.automatic ? "" : " (accelerator \(decision.accelerator.rawValue) \(decision.reason))"
-        return StoreError(.interrupted, "\(what): \(message)\(how)")
+        return UnderstudyError(.interrupted, "\(what): \(message)\(how)")
     }
 }

@@ -1,4 +1,5 @@
 import BlockStore
+import Core
 
 /// The virtual hardware a machine's standby runs on: set with `understudy machine set`, kept in
 /// the catalog, rendered into the libvirt domain.
@@ -72,38 +73,38 @@ public struct HardwareProfile: Codable, Sendable, Equatable {
 
     /// Checks values a user can set.
     public func validate() throws {
-        guard (1...512).contains(cpus) else { throw StoreError(.invalidArgument, "--cpus must be from 1 to 512") }
-        guard (32...(16 << 20)).contains(memoryMiB) else { throw StoreError(.invalidArgument, "--memory must be from 32 MiB to 16 TiB (in MiB)") }
+        guard (1...512).contains(cpus) else { throw UnderstudyError(.invalidArgument, "--cpus must be from 1 to 512") }
+        guard (32...(16 << 20)).contains(memoryMiB) else { throw UnderstudyError(.invalidArgument, "--memory must be from 32 MiB to 16 TiB (in MiB)") }
         guard Self.nicModels.contains(nicModel) else {
-            throw StoreError(.invalidArgument, "--nic-model must be one of \(Self.nicModels.joined(separator: ", "))")
+            throw UnderstudyError(.invalidArgument, "--nic-model must be one of \(Self.nicModels.joined(separator: ", "))")
         }
         if let mac {
             let parts = mac.split(separator: ":")
             guard parts.count == 6, parts.allSatisfy({ $0.count == 2 && UInt8($0, radix: 16) != nil }) else {
-                throw StoreError(.invalidArgument, "--mac '\(mac)' is not a MAC address like 52:54:00:12:34:56")
+                throw UnderstudyError(.invalidArgument, "--mac '\(mac)' is not a MAC address like 52:54:00:12:34:56")
             }
         }
         if case .port(let port) = readiness, !(1...65535).contains(port) {
-            throw StoreError(.invalidArgument, "--ready-port must be from 1 to 65535")
+            throw UnderstudyError(.invalidArgument, "--ready-port must be from 1 to 65535")
         }
         for forward in forwards where !(1...65535).contains(forward.hostPort) || !(1...65535).contains(forward.guestPort) {
-            throw StoreError(.invalidArgument, "--forward \(forward.hostPort):\(forward.guestPort): ports must be from 1 to 65535")
+            throw UnderstudyError(.invalidArgument, "--forward \(forward.hostPort):\(forward.guestPort): ports must be from 1 to 65535")
         }
         if !forwards.isEmpty, network != Self.userNetwork {
-            throw StoreError(.invalidArgument, "--forward needs --network \(Self.userNetwork) (a libvirt network reaches the guest's own address)")
+            throw UnderstudyError(.invalidArgument, "--forward needs --network \(Self.userNetwork) (a libvirt network reaches the guest's own address)")
         }
         if Set(forwards.map(\.hostPort)).count != forwards.count {
-            throw StoreError(.invalidArgument, "--forward: a host port can be forwarded only once")
+            throw UnderstudyError(.invalidArgument, "--forward: a host port can be forwarded only once")
         }
         if case .port(let port) = readiness, readyHost == nil, network == Self.userNetwork,
            !forwards.contains(where: { $0.guestPort == port }) {
-            throw StoreError(.invalidArgument, "--ready-port \(port) with --network \(Self.userNetwork): add --forward HOSTPORT:\(port) or give --ready-host")
+            throw UnderstudyError(.invalidArgument, "--ready-port \(port) with --network \(Self.userNetwork): add --forward HOSTPORT:\(port) or give --ready-host")
         }
         if let readyHost, readyHost.isEmpty || readyHost.contains(where: { $0.isWhitespace || $0 == "/" }) {
-            throw StoreError(.invalidArgument, "--ready-host '\(readyHost)' is not a host name or IP address")
+            throw UnderstudyError(.invalidArgument, "--ready-host '\(readyHost)' is not a host name or IP address")
         }
         if case .serial(let regex) = readiness, (try? Regex(regex)) == nil {
-            throw StoreError(.invalidArgument, "--ready-serial '\(regex)' is not a valid regular expression")
+            throw UnderstudyError(.invalidArgument, "--ready-serial '\(regex)' is not a valid regular expression")
         }
         if let domain { try Machine.validate(name: domain) }
     }

@@ -1,6 +1,7 @@
 public import Foundation
 import BlockStore
 public import Libvirt
+import Core
 
 /// What the accelerator probe decided on this host, kept in the store (`STORE/accelerator.json`)
 /// with its evidence, and the KVM failures guests met afterwards.

@@ -1,6 +1,7 @@
 import BlockStore
 public import Libvirt
 public import Foundation
+import Core
 
 /// Opening libvirt and choosing the accelerator, with errors in the store's terms.
 public enum Hypervisor {
@@ -11,14 +12,14 @@ public enum Hypervisor {
         do {
             return try Connection(uri: uri)
         } catch {
-            throw StoreError(.notFound, "cannot reach libvirt at \(uri): \(error.message)\(error.hint.map { " (\($0))" } ?? " (start it with `virtlogd -d; libvirtd -d`, or pass --connect URI)")")
+            throw UnderstudyError(.notFound, "cannot reach libvirt at \(uri): \(error.message)\(error.hint.map { " (\($0))" } ?? " (start it with `virtlogd -d; libvirtd -d`, or pass --connect URI)")")
         }
     }
 
-    /// Runs a libvirt call, turning its error into a StoreError naming what was attempted.
+    /// Runs a libvirt call, turning its error into a UnderstudyError naming what was attempted.
     public static func call<T>(_ what: String, _ body: () throws -> T) throws -> T {
         do { return try body() } catch let error as LibvirtError {
-            throw StoreError(.io, "\(what): \(error.message)")
+            throw UnderstudyError(.io, "\(what): \(error.message)")
         }
     }
 

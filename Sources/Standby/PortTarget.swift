@@ -1,4 +1,5 @@
 import BlockStore
+import Core
 
 /// Where the TCP-port readiness probe connects.
 public enum PortTarget: Sendable, Equatable, CustomStringConvertible {
@@ -24,7 +25,7 @@ public enum PortTarget: Sendable, Equatable, CustomStringConvertible {
         guard case .port(let port) = profile.readiness else { return nil }
         let user = profile.network == HardwareProfile.userNetwork
         if forVerify, !user {
-            throw StoreError(.unsupported, "verify cannot reach TCP port \(port) of its disposable copy: the host has no address on the copy's isolated network (or the copy has no NIC), and the copy's address may be production's; use --network user with --forward HOSTPORT:\(port), or --ready-agent / --ready-serial")
+            throw UnderstudyError(.unsupported, "verify cannot reach TCP port \(port) of its disposable copy: the host has no address on the copy's isolated network (or the copy has no NIC), and the copy's address may be production's; use --network user with --forward HOSTPORT:\(port), or --ready-agent / --ready-serial")
         }
         if !forVerify, let host = profile.readyHost {
             if user, isLoopback(host), let forward = profile.forwards.first(where: { $0.hostPort == port }) {
@@ -34,7 +35,7 @@ public enum PortTarget: Sendable, Equatable, CustomStringConvertible {
         }
         guard user else { return .guestAddress(port: port) }
         guard let forward = profile.forwards.first(where: { $0.guestPort == port }) else {
-            throw StoreError(.invalidArgument, "readiness by TCP port \(port) on user-mode networking needs --forward HOSTPORT:\(port)")
+            throw UnderstudyError(.invalidArgument, "readiness by TCP port \(port) on user-mode networking needs --forward HOSTPORT:\(port)")
         }
         return .forward(hostPort: forward.hostPort, guestPort: forward.guestPort)
     }

@@ -1,6 +1,7 @@
 import BlockStore
 public import Foundation
 public import Libvirt
+import Core
 
 /// Waits until a booting standby is ready, by its machine's probe: a serial-console line, a TCP
 /// port that accepts connections, or qemu-guest-agent answering. Every probe polls until it
@@ -30,7 +31,7 @@ public struct ReadinessProbe {
         case .serial(let pattern): return try waitForSerial(pattern, isRunning: isRunning)
         case .agent: return try waitForAgent(isRunning: isRunning)
         case .port:
-            guard let portTarget else { throw StoreError(.invalidArgument, "the port probe needs a target") }
+            guard let portTarget else { throw UnderstudyError(.invalidArgument, "the port probe needs a target") }
             return try PortProbe(target: portTarget, domain: domain).wait(self, isRunning: isRunning)
         }
     }
@@ -39,12 +40,12 @@ public struct ReadinessProbe {
     var timedOut: Bool { elapsed >= timeout }
 
     /// "not ready after N s: …" with the console's last lines.
-    func notReady(_ what: String) -> StoreError {
-        StoreError(.interrupted, "not ready after \(Int(timeout)) s: \(what); console: \(Self.tail(serialLog))")
+    func notReady(_ what: String) -> UnderstudyError {
+        UnderstudyError(.interrupted, "not ready after \(Int(timeout)) s: \(what); console: \(Self.tail(serialLog))")
     }
 
-    func stopped(_ what: String) -> StoreError {
-        StoreError(.interrupted, "the guest stopped before \(what); console: \(Self.tail(serialLog))")
+    func stopped(_ what: String) -> UnderstudyError {
+        UnderstudyError(.interrupted, "the guest stopped before \(what); console: \(Self.tail(serialLog))")
     }
 
     private func waitForSerial(_ pattern: String, isRunning: () throws -> Bool) throws -> Double {
@@ -64,7 +65,7 @@ public struct ReadinessProbe {
     /// guest-get-time) until it answers. While the guest has not opened the agent's port libvirt
     /// fails at once, so polling costs nothing; an agent that hangs costs libvirt's agent timeout.
     private func waitForAgent(isRunning: () throws -> Bool) throws -> Double {
-        guard let domain else { throw StoreError(.invalidArgument, "the agent probe needs the domain") }
+        guard let domain else { throw UnderstudyError(.invalidArgument, "the agent probe needs the domain") }
         var last = "no answer yet"
         while !timedOut {
             do {
@@ -72,7 +73,7 @@ public struct ReadinessProbe {
                 return elapsed
             } catch where error.code == .argumentUnsupported {
                 // no org.qemu.guest_agent.0 channel: waiting cannot help
-                throw StoreError(.unsupported, "domain \(domain.name) has no guest-agent channel (\(error.message)); rebuild the standby with `understudy standby build`")
+                throw UnderstudyError(.unsupported, "domain \(domain.name) has no guest-agent channel (\(error.message)); rebuild the standby with `understudy standby build`")
             } catch {
                 last = error.message
             }

@@ -2,6 +2,7 @@ public import BlockStore
 public import DiskImage
 import Foundation
 import Libvirt
+public import Core
 
 /// What `standby build` did.
 public struct StandbyBuildReport: Codable, Sendable {
@@ -56,15 +57,15 @@ public struct StandbyBuilder {
             connection = conn
             if let domain = try Hypervisor.call("looking up domain \(domainName)", { try conn.domain(named: domainName) }) {
                 guard try Hypervisor.call("reading metadata of \(domainName)", { try domain.metadata() }) != nil else {
-                    throw StoreError(.conflict, "libvirt domain \(domainName) exists and was not created by Understudy; it is left alone (choose another name with `understudy machine set \(machine) --domain NAME`)")
+                    throw UnderstudyError(.conflict, "libvirt domain \(domainName) exists and was not created by Understudy; it is left alone (choose another name with `understudy machine set \(machine) --domain NAME`)")
                 }
                 if try Hypervisor.call("reading state of \(domainName)", { try domain.isActive() }) {
-                    throw StoreError(.conflict, "standby \(domainName) is running (failover in progress?): its image is not touched; stop it first (`virsh destroy \(domainName)`)")
+                    throw UnderstudyError(.conflict, "standby \(domainName) is running (failover in progress?): its image is not touched; stop it first (`virsh destroy \(domainName)`)")
                 }
             }
         }
         if let previous, !options.discardChanges, try overlayWasWritten(paths, previous) {
-            throw StoreError(.conflict, "the standby of \(machine) was booted and its overlay (\(paths.overlay)) holds the guest's writes; capture them first (`understudy capture \(machine) libvirt:\(domainName)`) or pass --discard-changes")
+            throw UnderstudyError(.conflict, "the standby of \(machine) was booted and its overlay (\(paths.overlay)) holds the guest's writes; capture them first (`understudy capture \(machine) libvirt:\(domainName)`) or pass --discard-changes")
         }
 
         var imageOptions = ImageBuilder.Options()
@@ -77,7 +78,7 @@ public struct StandbyBuilder {
             imageOptions.trustImage = ImageRecord.load(for: image)?.verifiedWithin(days: Self.imageCheckDays) ?? false
             do {
                 imageReport = try ImageUpdater.update(store: store, point: point, at: image, options: imageOptions, progress: progress)
-            } catch let error as StoreError where error.code == .damagedImage {
+            } catch let error as UnderstudyError where error.code == .damagedImage {
                 // The base image is Understudy's own file: a damaged one is rebuilt, and said.
                 progress.note("\(error.message); rebuilding it")
                 var rebuilt = try ImageUpdater.update(store: store, point: point, at: image, options: imageOptions, forceFull: true, progress: progress)
@@ -123,7 +124,7 @@ public struct StandbyBuilder {
     /// (the image's own record is the truth).
     func currentStandby(_ machine: String, progress: any ProgressReporter = SilentProgress()) throws -> StandbyRecord {
         guard var record = try catalog.standby(machine) else {
-            throw StoreError(.notFound, "machine \(machine) has no standby; build one with `understudy standby build \(machine)`",
+            throw UnderstudyError(.notFound, "machine \(machine) has no standby; build one with `understudy standby build \(machine)`",
                              at: .init(machine: machine))
         }
         if let message = try ImageUpdater.recover(record.image) { progress.note(message) }

@@ -2,6 +2,7 @@ public import BlockStore
 public import DiskImage
 public import Foundation
 internal import GRDB
+import Core
 
 /// A machine's standby as last built.
 public struct StandbyRecord: Codable, Sendable, Equatable {
@@ -61,8 +62,8 @@ public final class StandbyCatalog: Sendable {
     }
 
     private func run<T>(_ body: () throws -> T) throws -> T {
-        do { return try body() } catch let e as StoreError { throw e } catch {
-            throw StoreError(.io, "catalog \(path): \(error)", at: .init(path: path))
+        do { return try body() } catch let e as UnderstudyError { throw e } catch {
+            throw UnderstudyError(.io, "catalog \(path): \(error)", at: .init(path: path))
         }
     }
 

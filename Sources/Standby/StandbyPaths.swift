@@ -1,5 +1,6 @@
 public import BlockStore
 import Foundation
+import Core
 
 /// Where a machine's standby lives: `STORE/standby/MACHINE/` holds the base image
 /// (`MACHINE.FORMAT`, with its Understudy record), the overlay the domain boots

@@ -1,5 +1,6 @@
 import BlockStore
 import Foundation
+import Core
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -62,7 +63,7 @@ enum TCPConnect {
     /// A TCP port on 127.0.0.1 that nothing listens on right now (the kernel picks it).
     static func freeLoopbackPort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw StoreError(.io, "socket: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw UnderstudyError(.io, "socket: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -72,7 +73,7 @@ enum TCPConnect {
         let bound = withUnsafeMutablePointer(to: &address) { pointer in
             pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
         }
-        guard bound else { throw StoreError(.io, "no free port on 127.0.0.1: \(String(cString: strerror(errno)))") }
+        guard bound else { throw UnderstudyError(.io, "no free port on 127.0.0.1: \(String(cString: strerror(errno)))") }
         return Int(UInt16(bigEndian: address.sin_port))
     }
 }

@@ -1,6 +1,7 @@
 import BlockStore
 import Foundation
 import Mustache
+import Core
 
 /// The Mustache templates of `templates/`: found via `UNDERSTUDY_TEMPLATES`, next to the
 /// executable (`templates/` or `../share/understudy/templates/`), or in the source tree.
@@ -23,7 +24,7 @@ public struct Templates: Sendable {
         do {
             return try MustacheTemplate(string: text).render(context)
         } catch {
-            throw StoreError(.invalidArgument, "template \(path) is broken: \(error)", at: .init(path: path))
+            throw UnderstudyError(.invalidArgument, "template \(path) is broken: \(error)", at: .init(path: path))
         }
     }
 }

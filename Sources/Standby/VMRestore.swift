@@ -2,6 +2,7 @@ public import BlockStore
 import DiskImage
 import Foundation
 import Libvirt
+public import Core
 
 /// `restore MACHINE --to-vm NAME`: a new libvirt VM from a recovery point (P2V: a physical
 /// server moved onto a hypervisor in one command). The disk is a standalone qcow2 image (no
@@ -37,18 +38,18 @@ public enum VMRestore {
                            progress: any ProgressReporter = SilentProgress()) throws -> Report {
         let started = Date()
         guard !name.isEmpty, name.count <= 64, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) else {
-            throw StoreError(.invalidArgument, "VM name '\(name)' must be 1–64 letters, digits, '-', '_', '.'")
+            throw UnderstudyError(.invalidArgument, "VM name '\(name)' must be 1–64 letters, digits, '-', '_', '.'")
         }
         _ = try store.machine(machine)
         let profile = try StandbyCatalog(store: store).profile(machine)
         let point = try options.point.select(from: store.catalog.points(of: machine), machine: machine)
         let connection = try Hypervisor.connect(options.connect)
         if try Hypervisor.call("looking up domain \(name)", { try connection.domain(named: name) }) != nil {
-            throw StoreError(.alreadyExists, "a libvirt domain named \(name) already exists at \(options.connect); pick another name")
+            throw UnderstudyError(.alreadyExists, "a libvirt domain named \(name) already exists at \(options.connect); pick another name")
         }
         let image = options.image ?? "/var/lib/libvirt/images/\(name).qcow2"
         guard !FileSystem.exists(image) else {
-            throw StoreError(.alreadyExists, "\(image) exists; it is not overwritten (remove it, or pass --vm-image PATH)")
+            throw UnderstudyError(.alreadyExists, "\(image) exists; it is not overwritten (remove it, or pass --vm-image PATH)")
         }
         let base = URL(fileURLWithPath: image).deletingPathExtension().path
         let serialLog = base + ".serial.log"
@@ -98,7 +99,7 @@ public enum VMRestore {
         let until = Date().addingTimeInterval(seconds)
         while Date() < until {
             guard try watch.check() else {
-                throw StoreError(.interrupted, "VM \(watch.domain.name) stopped within \(Int(seconds)) s of starting; console: \(ReadinessProbe.tail(watch.serialLog))")
+                throw UnderstudyError(.interrupted, "VM \(watch.domain.name) stopped within \(Int(seconds)) s of starting; console: \(ReadinessProbe.tail(watch.serialLog))")
             }
             Thread.sleep(forTimeInterval: 0.5)
         }

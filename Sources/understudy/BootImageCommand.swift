@@ -2,6 +2,7 @@ import ArgumentParser
 import BlockStore
 import BootImage
 import Foundation
+import Core
 
 extension Understudy {
     struct BootImageCommand: ParsableCommand {
@@ -33,7 +34,7 @@ extension Understudy {
         }
 
         func validate() throws {
-            do { try BootImageBuilder.validate(options) } catch let error as StoreError { throw ValidationError(error.message) }
+            do { try BootImageBuilder.validate(options) } catch let error as UnderstudyError { throw ValidationError(error.message) }
         }
 
         func run() throws {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BlockStore
 import Foundation
+import Core
 
 /// Options every command takes.
 struct GlobalOptions: ParsableArguments {

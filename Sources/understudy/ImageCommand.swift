@@ -2,6 +2,7 @@ import ArgumentParser
 import BlockStore
 import DiskImage
 import Foundation
+import Core
 
 extension Understudy {
     struct Image: ParsableCommand {
@@ -14,7 +15,7 @@ extension Understudy {
             if let message = try ImageUpdater.recover(path) { global.note(message) }
             let file = try PlainImageFile(readingFrom: path)
             guard let format = try FormatRegistry.probe(file) else {
-                throw StoreError(.unsupported, "\(path) is not an image in a format Understudy reads (\(FormatRegistry.names.joined(separator: ", ")))")
+                throw UnderstudyError(.unsupported, "\(path) is not an image in a format Understudy reads (\(FormatRegistry.names.joined(separator: ", ")))")
             }
             return (file, format)
         }

@@ -1,5 +1,6 @@
 import BlockStore
 import Foundation
+import Core
 
 /// Progress for a standard error that is not a terminal (a cron job, a log file, a pipe): no
 /// progress bar, but the notes — a standby image rebuilt because it was damaged, a guest moved to

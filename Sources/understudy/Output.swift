@@ -1,5 +1,6 @@
 import BlockStore
 import Foundation
+import Core
 
 /// Formatting shared by the commands.
 enum Output {

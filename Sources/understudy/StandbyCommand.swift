@@ -2,6 +2,7 @@ import ArgumentParser
 import BlockStore
 import Foundation
 import Standby
+import Core
 
 extension Understudy {
     struct StandbyCommand: ParsableCommand {
@@ -75,7 +76,7 @@ extension Understudy {
             func run() throws {
                 let store = try global.openStore()
                 guard let s = try StandbyCatalog(store: store).standby(machine) else {
-                    throw StoreError(.notFound, "machine \(machine) has no standby; build one with `understudy standby build \(machine)`")
+                    throw UnderstudyError(.notFound, "machine \(machine) has no standby; build one with `understudy standby build \(machine)`")
                 }
                 let paths = try StandbyPaths(store: store, machine: machine)
                 if global.json { Output.json(s); return }

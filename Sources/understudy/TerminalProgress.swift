@@ -1,6 +1,7 @@
 import BlockStore
 import Foundation
 import Synchronization
+import Core
 
 /// Progress on a terminal: bytes done, rate, ETA, redrawn at most five times a second.
 final class TerminalProgress: ProgressReporter {

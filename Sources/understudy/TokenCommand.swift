@@ -2,6 +2,7 @@ import ArgumentParser
 import BlockStore
 import ChunkService
 import Foundation
+import Core
 
 extension Understudy {
     struct TokenCommand: ParsableCommand {
@@ -21,7 +22,7 @@ extension Understudy {
                 // The file first: a token is only created if it can be kept.
                 let fd = try file.map { path in
                     let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-                    guard fd >= 0 else { throw StoreError(.invalidArgument, "cannot create token file \(path): \(String(cString: strerror(errno)))") }
+                    guard fd >= 0 else { throw UnderstudyError(.invalidArgument, "cannot create token file \(path): \(String(cString: strerror(errno)))") }
                     return fd
                 }
                 let secret: String
@@ -33,7 +34,7 @@ extension Understudy {
                     let line = Array((secret + "\n").utf8)
                     let written = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
                     close(fd)
-                    guard written == line.count else { throw StoreError(.io, "cannot write token file \(file)") }
+                    guard written == line.count else { throw UnderstudyError(.io, "cannot write token file \(file)") }
                     if global.json { Output.json(["name": name, "file": file]); return }
                     global.note("token '\(name)' created and written to \(file); use it with `understudy-rescue --token-file \(file)`")
                     return

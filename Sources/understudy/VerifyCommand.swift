@@ -1,6 +1,7 @@
 import ArgumentParser
 import BlockStore
 import Standby
+import Core
 
 extension Understudy {
     struct Verify: ParsableCommand {
@@ -49,7 +50,7 @@ extension Understudy {
                     }
                 } catch {
                     failed += 1
-                    Output.error((error as? StoreError)?.description ?? "\(error)")
+                    Output.error((error as? UnderstudyError)?.description ?? "\(error)")
                 }
             }
             if failed > 0 { throw ExitCode(1) }

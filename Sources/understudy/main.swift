@@ -1,12 +1,13 @@
 import ArgumentParser
 import BlockStore
 import Foundation
+import Core
 
 // Exit codes: 0 success, 1 failure, 2 misuse (DESIGN.md's CLI contract).
 do {
     var command = try Understudy.parseAsRoot()
     try command.run()
-} catch let error as StoreError {
+} catch let error as UnderstudyError {
     Output.error(error.description)
     exit(error.code == .invalidArgument ? 2 : 1)
 } catch let code as ExitCode {

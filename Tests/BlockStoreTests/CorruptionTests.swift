@@ -2,6 +2,8 @@ import BlockStore
 import Foundation
 import Testing
 import TestSupport
+import Core
+import ChunkFormat
 
 @Suite("Corruption is detected, named and never silently restored")
 struct CorruptionTests {
@@ -30,13 +32,13 @@ struct CorruptionTests {
         #expect(precise != nil, "verify did not name machine, point and block: \(report.problems)")
 
         let out = t.dir.file("out.img")
-        let error = #expect(throws: StoreError.self) { try t.restore(point, to: out) }
+        let error = #expect(throws: UnderstudyError.self) { try t.restore(point, to: out) }
         #expect(error?.code == .corruptChunk)
         #expect(error?.location.machine == "m")
         #expect(error?.location.point == point.id)
         #expect(error?.location.block == block)
         #expect(error?.location.offset == Int64(block) * 65536)
-        #expect(error?.location.chunk == id)
+        #expect(error?.location.chunk == id.hex)
         #expect(!FileSystem.exists(out), "a failed restore left the target behind")
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: t.dir.path).filter { $0.contains("understudy-") }
         #expect(leftovers.isEmpty, "temp files left: \(leftovers)")
@@ -61,7 +63,7 @@ struct CorruptionTests {
         // Everything after the cut is gone too (here the index page): each is named.
         #expect(report.problems.contains { $0.kind == "corrupt-chunk" && $0.chunk == id && $0.message.contains("cut short") })
         #expect(report.problems.contains { $0.point == point.id && $0.machine == "m" })
-        let cut = #expect(throws: StoreError.self) { try t.restore(point, to: t.dir.file("cut.img")) }
+        let cut = #expect(throws: UnderstudyError.self) { try t.restore(point, to: t.dir.file("cut.img")) }
         #expect(cut?.code == .corruptChunk)
         #expect(!FileSystem.exists(t.dir.file("cut.img")))
     }
@@ -71,7 +73,7 @@ struct CorruptionTests {
         try Self.deleteRow(of: id, in: t)
         let report = try t.store.verifyChunks()
         #expect(report.problems.contains { $0.kind == "missing-chunk" && $0.block == block && $0.chunk == id })
-        let error = #expect(throws: StoreError.self) { try t.restore(point, to: t.dir.file("out.img")) }
+        let error = #expect(throws: UnderstudyError.self) { try t.restore(point, to: t.dir.file("out.img")) }
         #expect(error?.code == .missingChunk)
         #expect(error?.location.block == block)
     }
@@ -83,9 +85,9 @@ struct CorruptionTests {
         let report = try t.store.verifyChunks()
         #expect(report.problems.contains { $0.kind == "corrupt-index-page" && $0.chunk == point.index.root && $0.point == point.id })
         let out = t.dir.file("out.img")
-        let error = #expect(throws: StoreError.self) { try t.restore(point, to: out) }
+        let error = #expect(throws: UnderstudyError.self) { try t.restore(point, to: out) }
         #expect(error?.code == .corruptChunk)
-        #expect(error?.location.chunk == point.index.root)
+        #expect(error?.location.chunk == point.index.root.hex)
         #expect(!FileSystem.exists(out))
     }
 

@@ -2,6 +2,7 @@
 import Foundation
 import Testing
 import TestSupport
+import ChunkFormat
 
 /// Bytes the pack files hold on disk (allocated blocks, as `du` counts them).
 func allocatedPackBytes(_ store: Store) -> Int64 {

@@ -2,6 +2,8 @@ import BlockStore
 import Foundation
 import Testing
 import TestSupport
+import Core
+import ChunkFormat
 
 @Suite("Forget and garbage collection")
 struct GCTests {
@@ -34,7 +36,7 @@ struct GCTests {
         let out = t.dir.file("out.img")
         _ = try t.restore(a, to: out)
         #expect(Disks.equal(out, copyA))
-        #expect(throws: StoreError.self) { try t.store.forget(machine: "m", point: b.id!) }
+        #expect(throws: UnderstudyError.self) { try t.store.forget(machine: "m", point: b.id!) }
     }
 
     @Test func deadChunksArePunchedOutOfSharedPacks() throws {
@@ -60,7 +62,7 @@ struct GCTests {
         let t = try TestStore()
         do {
             let writing = try t.store.lockForWriting()
-            let error = #expect(throws: StoreError.self) { try t.store.collectGarbage(wait: false) }
+            let error = #expect(throws: UnderstudyError.self) { try t.store.collectGarbage(wait: false) }
             #expect(error?.code == .locked)
             withExtendedLifetime(writing) {}
         }
@@ -72,10 +74,10 @@ struct GCTests {
         do {
             let writer = t.store.packWriter()
             let id = ChunkID.hash(UnsafeRawBufferPointer(start: nil, count: 0))
-            var record = [UInt8](repeating: 0, count: 48 + 20)
+            let record = [UInt8](repeating: 0, count: 48 + 20)
             try writer.lookUp([id])
             #expect(writer.claim(id))
-            try record.withUnsafeMutableBytes { try writer.append(id, record: $0, plainLength: 0) }
+            try record.withUnsafeBytes { try writer.append(id, record: $0, plainLength: 0) }
             // The writer dies here: no finish, no commit.
         }
         #expect(t.packFiles == ["1.pack.tmp"])

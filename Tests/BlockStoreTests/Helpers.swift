@@ -4,6 +4,7 @@ import DiskImage
 import Foundation
 import Testing
 import TestSupport
+import ChunkFormat
 
 /// A store in a temp folder with capture and restore shortcuts.
 final class TestStore: @unchecked Sendable {

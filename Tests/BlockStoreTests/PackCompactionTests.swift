@@ -2,6 +2,8 @@
 import Foundation
 import Testing
 import TestSupport
+import Core
+import ChunkFormat
 
 /// Issue #8, finding 2.6: gc rewrites packs whose leftover space punching cannot free, so a store
 /// returns to the size of a fresh store holding the same points, without losing a chunk or a

@@ -2,6 +2,7 @@ import BlockStore
 import Foundation
 import Testing
 import TestSupport
+import ChunkFormat
 
 /// Each bad input: one readable message, a non-zero exit, and a store that still verifies.
 @Suite("CLI: bad input gets a clear error")

@@ -3,6 +3,7 @@ import BlockStore
 import Foundation
 import Testing
 import TestSupport
+import Core
 
 /// Issue #8, the update half of the fuzzing target: an update that exits 0 leaves an image that
 /// reads as the point it names. Metadata damage was already refused (`UpdateDamageTests`); guest
@@ -63,7 +64,7 @@ struct HeldPointCheckTests {
         let f = try HostileImage.fixture(c, label: "heldpoint")
         let (block, bytes) = try keptBlock(f)
         try UpdateDamageTests().expectRefusal(f, c) { try decay(f, c, block: block, bytes: bytes) }
-        let error = #expect(throws: StoreError.self) { try ImageUpdater.update(store: f.store, point: f.b, at: f.image, options: c.options()) }
+        let error = #expect(throws: UnderstudyError.self) { try ImageUpdater.update(store: f.store, point: f.b, at: f.image, options: c.options()) }
         #expect(error?.code == .damagedImage)
         let message = error?.message ?? ""
         #expect(message.contains("block \(block) ") && (message.contains("does not hold what point \(f.a.id!) wrote there") || message.contains("cannot be read back")),

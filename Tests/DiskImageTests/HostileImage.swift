@@ -3,6 +3,7 @@ import Capture
 @testable import DiskImage
 import Foundation
 import TestSupport
+import Core
 
 /// Small images of every kind, and the edits a damaged or hostile file carries: one field set
 /// in place, checksums made right again so the reader cannot refuse the file at its first test.

@@ -3,6 +3,7 @@ import BlockStore
 import Foundation
 import Testing
 import TestSupport
+import Core
 
 /// Issue #8 finding 2.4: one field of a file we wrote, set out of range (checksums made right
 /// again), crashed `image info` or `image check` with an integer trap, or made them allocate
@@ -14,7 +15,7 @@ struct HostileImageTests {
                        sourceLocation: SourceLocation = #_sourceLocation) throws {
         let file = try PlainImageFile(readingFrom: path)
         if refuses {
-            #expect(throws: StoreError.self, sourceLocation: sourceLocation) { try format.info(file) }
+            #expect(throws: UnderstudyError.self, sourceLocation: sourceLocation) { try format.info(file) }
         } else {
             _ = try format.info(file)
         }

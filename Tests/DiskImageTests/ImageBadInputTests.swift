@@ -4,6 +4,7 @@ import DiskImage
 import Foundation
 import Testing
 import TestSupport
+import Core
 
 @Suite("Formats: bad input gets a clear error and leaves no partial file")
 struct ImageBadInputTests {
@@ -24,7 +25,7 @@ struct ImageBadInputTests {
             options.format = format
             options.variant = variant
             let target = dir.file("huge.\(name)")
-            let error = #expect(throws: StoreError.self) { try ImageBuilder.build(store: store, point: point, to: target, options: options) }
+            let error = #expect(throws: UnderstudyError.self) { try ImageBuilder.build(store: store, point: point, to: target, options: options) }
             #expect(error?.code == .unsupported)
             #expect(error?.message.contains("does not fit") == true)
             #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["store"])

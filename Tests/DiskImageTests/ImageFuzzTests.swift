@@ -3,6 +3,7 @@ import BlockStore
 import Foundation
 import Testing
 import TestSupport
+import Core
 
 /// Issue #8 finding 2.4: seeded mutants of every kind of image we write, through the library
 /// calls behind `image info`, `image check` and an in-place update. A trap kills the whole test
@@ -37,7 +38,7 @@ struct ImageFuzzTests {
         if let probed = try FormatRegistry.probe(file), probed.name != format.name { formats.append(probed) }
         var outcome = "read"
         for f in formats {
-            do { _ = try f.info(file) } catch is StoreError { outcome = "refused" }
+            do { _ = try f.info(file) } catch is UnderstudyError { outcome = "refused" }
             if try !f.check(file).isEmpty { outcome = "damaged" }
         }
         return outcome
@@ -87,7 +88,7 @@ struct ImageFuzzTests {
                     _ = try ImageUpdater.update(store: f.store, point: f.b, at: f.image, options: c.options())
                     updated = true
                     return "updated"
-                } catch is StoreError {
+                } catch is UnderstudyError {
                     return "refused"
                 }
             }

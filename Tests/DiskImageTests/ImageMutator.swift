@@ -2,6 +2,7 @@ import BlockStore
 @testable import DiskImage
 import Foundation
 import TestSupport
+import Core
 
 /// A seeded mutation fuzzer for image files, in the manner of AFL's havoc stage: a few edits per
 /// mutant (bit flips, random bytes, "interesting" integers in either byte order, small
@@ -147,8 +148,8 @@ final class MemoryImageFile: ImageFile {
     }
 
     func write(_ data: UnsafeRawBufferPointer, at offset: Int64) throws {
-        throw StoreError(.unsupported, "\(path) is read-only")
+        throw UnderstudyError(.unsupported, "\(path) is read-only")
     }
 
-    func truncate(to size: Int64) throws { throw StoreError(.unsupported, "\(path) is read-only") }
+    func truncate(to size: Int64) throws { throw UnderstudyError(.unsupported, "\(path) is read-only") }
 }

@@ -3,6 +3,7 @@ import BlockStore
 import Foundation
 import Testing
 import TestSupport
+import Core
 
 /// Issue #8 finding 2.2: an image damaged without its size, mtime or inode changing was updated
 /// in place and the update reported success (qcow2, VMDK), or the updater trapped. An update
@@ -16,7 +17,7 @@ struct UpdateDamageTests {
                        sourceLocation: SourceLocation = #_sourceLocation) throws {
         try HostileImage.damageKeepingFingerprint(f.image, damage)
         let before = try #require(FileManager.default.contents(atPath: f.image))
-        let error = #expect(throws: StoreError.self, sourceLocation: sourceLocation) {
+        let error = #expect(throws: UnderstudyError.self, sourceLocation: sourceLocation) {
             try ImageUpdater.update(store: f.store, point: f.b, at: f.image, options: c.options())
         }
         #expect(error?.message.contains("is damaged, so it is not updated in place") == true, "\(error?.message ?? "")",

@@ -3,6 +3,7 @@ import BlockStore
 import Foundation
 import Testing
 import TestSupport
+import Core
 
 /// Drives a format the way `ImageBuilder` and `ImageUpdater` do, from raw files instead of a
 /// store, so tests can pick any block size and disk size.
@@ -221,7 +222,7 @@ struct VHDTests {
         #expect(VHDFormat.maxDiskSize(variant: "fixed") == 2040 << 30)
         for variant in VHDFormat.variants {
             let path = dir.file("\(variant).vhd")
-            let error = #expect(throws: StoreError.self) {
+            let error = #expect(throws: UnderstudyError.self) {
                 try Feed.build(VHDFormat.self, variant: variant, diskSize: 2040 << 30 + 1 << 20, blocks: [], to: path, blockSize: 65536)
             }
             #expect(error?.code == .unsupported)

@@ -3,6 +3,7 @@ import BlockStore
 import Foundation
 import Testing
 import TestSupport
+import Core
 
 @Suite("VHDX: dynamic images")
 struct VHDXTests {
@@ -50,7 +51,7 @@ struct VHDXTests {
         #expect(try VHDXFormat.info(PlainImageFile(readingFrom: image)).details["chunk ratio"] == "\(32768)")
         // (QEMU 7.2 opens only 512-byte-sector VHDX, so libvhdi is the reader here.)
         // A size that is not whole 4 KiB sectors is refused, not silently rounded.
-        let error = #expect(throws: StoreError.self) {
+        let error = #expect(throws: UnderstudyError.self) {
             try Feed.build(VHDXFormat.self, variant: "dynamic", diskSize: 16 << 20 + 512, blocks: [], to: dir.file("odd.vhdx"),
                            blockSize: 65536, logicalSectorSize: 4096)
         }
@@ -171,7 +172,7 @@ struct VHDXTests {
         try Feed.poke(image, at: (128 << 10) + 100, [0x01])         // header 2 too: nothing left
         problems = try VHDXFormat.check(PlainImageFile(readingFrom: image))
         #expect(problems.contains { $0.contains("neither VHDX header is valid") }, "\(problems)")
-        #expect(throws: StoreError.self) { try VHDXFormat.info(PlainImageFile(readingFrom: image)) }
+        #expect(throws: UnderstudyError.self) { try VHDXFormat.info(PlainImageFile(readingFrom: image)) }
     }
 
     @Test("a BAT entry pointing past the end or at metadata is reported")

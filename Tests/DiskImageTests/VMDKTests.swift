@@ -4,6 +4,7 @@ import Capture
 import Foundation
 import Testing
 import TestSupport
+import Core
 
 /// VMDK writers checked against tools we did not write: qemu-img (compare, check, info, convert
 /// for golden images), libvmdk's vmdkinfo, GNU tar, sha256sum and xmllint for OVAs.
@@ -181,13 +182,13 @@ struct VMDKTests {
             let file = try PlainImageFile(FileDescriptor(path: dir.file("big-\(variant).vmdk"), flags: O_RDWR | O_CREAT | O_TRUNC))
             var options = ImageOptions(blockSize: 65536)
             options.variant = variant
-            let error = #expect(throws: StoreError.self) { try VMDKFormat.create(file, diskSize: (2 << 40) + 512, options: options) }
+            let error = #expect(throws: UnderstudyError.self) { try VMDKFormat.create(file, diskSize: (2 << 40) + 512, options: options) }
             #expect(error?.code == .unsupported && error?.message.contains("2 TiB") == true)
         }
         let file = try PlainImageFile(FileDescriptor(path: dir.file("sparse.ova"), flags: O_RDWR | O_CREAT | O_TRUNC))
         var options = ImageOptions(blockSize: 65536)
         options.ova = true
-        let error = #expect(throws: StoreError.self) { try VMDKFormat.create(file, diskSize: 1 << 20, options: options) }
+        let error = #expect(throws: UnderstudyError.self) { try VMDKFormat.create(file, diskSize: 1 << 20, options: options) }
         #expect(error?.code == .invalidArgument)
     }
 

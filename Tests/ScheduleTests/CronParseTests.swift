@@ -42,7 +42,7 @@ struct CronParseTests {
         #expect(error?.field == nil)
     }
 
-    @Test func errorIsAStoreErrorNamingFieldAndToken() {
+    @Test func errorIsAnUnderstudyErrorNamingFieldAndToken() {
         do {
             _ = try CronExpression("0 25 * * *")
             Issue.record("accepted an hour of 25")

@@ -4,6 +4,7 @@ import GRDB
 import Schedule
 import Testing
 import TestSupport
+import Core
 
 @Suite("Schedule store")
 struct ScheduleStoreTests {
@@ -34,7 +35,7 @@ struct ScheduleStoreTests {
         #expect {
             _ = try ScheduleStore(path: path)
         } throws: { error in
-            (error as? StoreError)?.code == .newerFormat
+            (error as? UnderstudyError)?.code == .newerFormat
         }
     }
 

@@ -1,3 +1,4 @@
+import Core
 import BlockStore
 import Foundation
 import Libvirt

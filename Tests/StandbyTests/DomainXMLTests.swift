@@ -3,6 +3,7 @@ import Foundation
 import Standby
 import Testing
 import TestSupport
+import Core
 
 @Suite("Standby: domain XML is a pure function, checked as text and by libvirt's schema")
 struct DomainXMLTests {
@@ -60,7 +61,7 @@ struct DomainXMLTests {
     @Test func profileValidationNamesTheBadValue() {
         var p = HardwareProfile()
         p.mac = "52:54:00:zz:00:01"
-        #expect(throws: StoreError.self) { try p.validate() }
+        #expect(throws: UnderstudyError.self) { try p.validate() }
         p = HardwareProfile()
         p.nicModel = "ne2k"
         #expect((try? p.validate()) == nil)

@@ -3,6 +3,7 @@ import Foundation
 import Standby
 import Testing
 import TestSupport
+import Core
 
 /// The TCP-port probe against listeners on 127.0.0.1, and where it connects for each profile.
 /// Synchronous on purpose: these tests block on real time.
@@ -35,7 +36,7 @@ struct PortProbeTests {
         do {
             _ = try probe(port, timeout: 2).wait { true }
             Issue.record("ready although nothing listens on \(port)")
-        } catch let error as StoreError {
+        } catch let error as UnderstudyError {
             #expect(error.message.hasPrefix("not ready after 2 s: 127.0.0.1:\(port) did not answer"), "\(error.message)")
             #expect(error.message.contains("refused"), "\(error.message)")
         }
@@ -45,7 +46,7 @@ struct PortProbeTests {
     @Test func aBoundSocketThatNeverListensIsNotReady() throws {
         let bound = try Loopback.bind(listen: false)
         defer { bound.close() }
-        #expect(throws: StoreError.self) { _ = try probe(bound.port, timeout: 1).wait { true } }
+        #expect(throws: UnderstudyError.self) { _ = try probe(bound.port, timeout: 1).wait { true } }
     }
 
     @Test func aStoppedGuestEndsTheWaitAtOnce() throws {
@@ -54,7 +55,7 @@ struct PortProbeTests {
         do {
             _ = try probe(port, timeout: 60).wait { false }
             Issue.record("ready although nothing listens")
-        } catch let error as StoreError {
+        } catch let error as UnderstudyError {
             #expect(error.message.contains("stopped before 127.0.0.1:\(port) answered"), "\(error.message)")
         }
         #expect(Date().timeIntervalSince(started) < 10)
@@ -65,11 +66,11 @@ struct PortProbeTests {
         p.readiness = .port(8080)
         #expect(try PortTarget.resolve(p) == .guestAddress(port: 8080))
         p.network = "default"
-        #expect(throws: StoreError.self, "verify's copy is on an isolated network the host cannot reach") {
+        #expect(throws: UnderstudyError.self, "verify's copy is on an isolated network the host cannot reach") {
             try PortTarget.resolve(p, forVerify: true)
         }
         p.network = HardwareProfile.userNetwork
-        #expect(throws: StoreError.self) { try PortTarget.resolve(p) }
+        #expect(throws: UnderstudyError.self) { try PortTarget.resolve(p) }
         #expect((try? p.validate()) == nil, "a user-mode port probe without a forward must not validate")
         p.forwards = [.init(hostPort: 18080, guestPort: 8080)]
         #expect(try PortTarget.resolve(p) == .forward(hostPort: 18080, guestPort: 8080))

@@ -1,4 +1,5 @@
 import BlockStore
+import Core
 
 /// qcow2 version 3 (QEMU/KVM, libvirt, Proxmox, OpenStack): 64 KiB clusters, 16-bit refcounts;
 /// optionally zstd-compressed clusters made of the store's own frames, passed through unchanged.
@@ -31,11 +32,11 @@ public enum QCOW2Format: DiskImageFormat {
 
     public static func info(_ file: any ImageFile) throws -> ImageInfo {
         guard let h = QCOW2Header.decode(try file.read(Int(min(4096, file.size)), at: 0)) else {
-            throw StoreError(.unsupported, "\(file.path) is not a qcow2 image", at: .init(path: file.path))
+            throw UnderstudyError(.unsupported, "\(file.path) is not a qcow2 image", at: .init(path: file.path))
         }
         let problems = h.layoutProblems(fileSize: file.size)
         guard problems.isEmpty else {
-            throw StoreError(.unsupported, "\(file.path) is a damaged qcow2 image: \(problems.joined(separator: "; "))", at: .init(path: file.path))
+            throw UnderstudyError(.unsupported, "\(file.path) is a damaged qcow2 image: \(problems.joined(separator: "; "))", at: .init(path: file.path))
         }
         return ImageInfo(format: name, variant: "v\(h.version)", virtualSize: Int64(h.size), fileSize: file.size, details: [
             "cluster size": String(h.clusterSize),

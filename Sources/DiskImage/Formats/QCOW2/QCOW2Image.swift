@@ -1,4 +1,5 @@
 import BlockStore
+import Core
 
 /// A qcow2 image being written or updated: the header, the L1 table, L2 tables (cached while
 /// in use), and the refcount of every host cluster, all in memory; `flush()` writes what
@@ -58,7 +59,7 @@ final class QCOW2Image {
     init(opening file: any ImageFile) throws {
         self.file = file
         guard let h = QCOW2Header.decode(try file.read(Int(min(4096, file.size)), at: 0)) else {
-            throw StoreError(.unsupported, "\(file.path) is not a qcow2 image", at: .init(path: file.path))
+            throw UnderstudyError(.unsupported, "\(file.path) is not a qcow2 image", at: .init(path: file.path))
         }
         try Self.checkSupported(h, path: file.path)
         let layout = h.layoutProblems(fileSize: file.size)
@@ -87,7 +88,7 @@ final class QCOW2Image {
         let known = QCOW2Header.dirtyBit | QCOW2Header.compressionTypeBit
         guard h.version == 3, h.refcountOrder == 4, h.cryptMethod == 0, h.backingFileOffset == 0, h.nbSnapshots == 0,
               h.incompatibleFeatures & ~known == 0, (9...21).contains(h.clusterBits) else {
-            throw StoreError(.unsupported, "\(path): qcow2 features Understudy does not update in place (version \(h.version), refcount order \(h.refcountOrder), backing file, snapshots, encryption or unknown incompatible features)",
+            throw UnderstudyError(.unsupported, "\(path): qcow2 features Understudy does not update in place (version \(h.version), refcount order \(h.refcountOrder), backing file, snapshots, encryption or unknown incompatible features)",
                              at: .init(path: path))
         }
     }

@@ -1,5 +1,6 @@
 import BlockStore
 import Foundation
+import Core
 
 extension QCOW2Format {
     /// Creates an empty qcow2 image over a read-only `backing` image (libvirt needs the backing

@@ -1,5 +1,6 @@
 import BlockStore
 import Zstd
+import Core
 
 /// Reading guest data back from an image being updated, as QEMU reads it: what `ImageUpdater`
 /// checks before it trusts the clusters it will not rewrite.
@@ -42,8 +43,8 @@ extension QCOW2Image {
 
     /// A compressed cluster, expanded to a whole cluster.
     private func expand(_ entry: UInt64, guest: Int64) throws -> [UInt8] {
-        func damaged(_ why: String) -> StoreError {
-            StoreError(.unsupported, "\(file.path): compressed cluster \(guest) \(why)", at: .init(offset: guest * clusterSize, path: file.path))
+        func damaged(_ why: String) -> UnderstudyError {
+            UnderstudyError(.unsupported, "\(file.path): compressed cluster \(guest) \(why)", at: .init(offset: guest * clusterSize, path: file.path))
         }
         guard header.compressionType == 1 else { throw damaged("uses deflate, which this reader does not expand") }
         let span = header.compressedSpan(entry)

@@ -1,4 +1,5 @@
 import BlockStore
+import Core
 
 /// Writes a dynamic VHD, for a full build or an in-place update alike.
 ///
@@ -102,7 +103,7 @@ final class VHDDynamicSink: BlockSink {
     /// Calls `body(block, offsetInBlock, offsetInRange, count)` for each block the range touches.
     private func forEachPiece(offset: Int64, length: Int64, _ body: (Int, Int64, Int64, Int64) throws -> Void) throws {
         guard offset >= 0, offset + length <= Int64(bat.count) * blockSize else {
-            throw StoreError(.invalidArgument, "write at \(offset)+\(length) lies beyond the VHD's \(bat.count) blocks",
+            throw UnderstudyError(.invalidArgument, "write at \(offset)+\(length) lies beyond the VHD's \(bat.count) blocks",
                              at: .init(offset: offset, path: file.path))
         }
         var done: Int64 = 0
@@ -122,7 +123,7 @@ final class VHDDynamicSink: BlockSink {
         guard allocating else { return nil }
         let start = nextBlock
         guard start / 512 < Int64(VHDSpec.unallocated) else {
-            throw StoreError(.unsupported, "\(file.path) outgrew the 2 TiB a VHD's 32-bit block offsets can address", at: .init(path: file.path))
+            throw UnderstudyError(.unsupported, "\(file.path) outgrew the 2 TiB a VHD's 32-bit block offsets can address", at: .init(path: file.path))
         }
         try file.write([UInt8](repeating: 0xFF, count: Int(bitmapBytes)), at: start)
         bat[block] = UInt32(start / 512)

@@ -1,4 +1,5 @@
 import BlockStore
+import Core
 
 /// Writes a fixed VHD: the disk's bytes where they belong, then the footer at the (MiB-rounded)
 /// end. Holes read as zeros, so the file stays sparse on the host even though the format is not.
@@ -47,7 +48,7 @@ final class VHDFixedSink: BlockSink {
     /// Data must never reach the footer.
     private func checkRange(_ offset: Int64, _ length: Int64) throws {
         guard offset >= 0, offset + length <= footerOffset else {
-            throw StoreError(.invalidArgument, "write at \(offset)+\(length) lies beyond the fixed VHD's \(footerOffset) bytes",
+            throw UnderstudyError(.invalidArgument, "write at \(offset)+\(length) lies beyond the fixed VHD's \(footerOffset) bytes",
                              at: .init(offset: offset, path: file.path))
         }
     }

@@ -1,4 +1,5 @@
 import BlockStore
+import Core
 
 /// VHD (Virtual PC / Hyper-V v1 / Azure): `dynamic` (sparse, 2 MiB blocks) or `fixed` (the raw
 /// disk plus a footer, its size rounded up to a whole MiB for Azure). Both hold at most 2040 GiB.
@@ -18,8 +19,8 @@ public enum VHDFormat: DiskImageFormat {
     /// A fixed image's size: whole MiB (Azure refuses anything else).
     static func fixedSize(_ diskSize: Int64) -> Int64 { VHDFields.roundUp(diskSize, 1 << 20) }
 
-    static func tooLarge(_ diskSize: Int64, path: String) -> StoreError {
-        StoreError(.unsupported, "a \(formatBytes(diskSize)) disk does not fit in a VHD: the format holds at most 2040 GiB; use vhdx",
+    static func tooLarge(_ diskSize: Int64, path: String) -> UnderstudyError {
+        UnderstudyError(.unsupported, "a \(formatBytes(diskSize)) disk does not fit in a VHD: the format holds at most 2040 GiB; use vhdx",
                    at: .init(path: path))
     }
 
@@ -31,7 +32,7 @@ public enum VHDFormat: DiskImageFormat {
 
     public static func create(_ file: any ImageFile, diskSize: Int64, options: ImageOptions) throws -> any BlockSink {
         guard diskSize > 0, diskSize % 512 == 0 else {
-            throw StoreError(.invalidArgument, "a VHD holds whole 512-byte sectors; \(diskSize) bytes is not a multiple of 512",
+            throw UnderstudyError(.invalidArgument, "a VHD holds whole 512-byte sectors; \(diskSize) bytes is not a multiple of 512",
                              at: .init(path: file.path))
         }
         guard diskSize <= VHDSpec.maxSize else { throw tooLarge(diskSize, path: file.path) }
@@ -39,7 +40,7 @@ public enum VHDFormat: DiskImageFormat {
         case "dynamic": return try VHDDynamicSink.create(file, diskSize: diskSize)
         case "fixed": return try VHDFixedSink.create(file, diskSize: diskSize)
         case let other:
-            throw StoreError(.invalidArgument, "vhd has no subformat '\(other)': use dynamic or fixed", at: .init(path: file.path))
+            throw UnderstudyError(.invalidArgument, "vhd has no subformat '\(other)': use dynamic or fixed", at: .init(path: file.path))
         }
     }
 
@@ -59,7 +60,7 @@ public enum VHDFormat: DiskImageFormat {
         let image = try VHDImage.read(file)
         let footer = image.footer
         guard let virtualSize = footer.sizeAsQEMUReadsIt else {
-            throw StoreError(.unsupported, "\(file.path) is a damaged VHD: its current size \(footer.currentSize) is beyond any disk", at: .init(path: file.path))
+            throw UnderstudyError(.unsupported, "\(file.path) is a damaged VHD: its current size \(footer.currentSize) is beyond any disk", at: .init(path: file.path))
         }
         var details = [
             "creator": "\(ascii(footer.creatorApp)) \(footer.creatorVersion >> 16).\(footer.creatorVersion & 0xFFFF) (\(ascii(footer.creatorOS)))",
@@ -80,7 +81,7 @@ public enum VHDFormat: DiskImageFormat {
 
     public static func check(_ file: any ImageFile) throws -> [String] {
         let image: VHDImage
-        do { image = try VHDImage.read(file) } catch let error as StoreError { return [error.message] }
+        do { image = try VHDImage.read(file) } catch let error as UnderstudyError { return [error.message] }
         return VHDCheck.problems(image, file: file)
     }
 

@@ -1,4 +1,5 @@
 import BlockStore
+import Core
 
 /// An existing VHD parsed from its file: footer, and for dynamic disks the header and BAT.
 /// Used by in-place updates, `info` and `check`.
@@ -20,7 +21,7 @@ struct VHDImage {
     static func read(_ file: any ImageFile) throws -> VHDImage {
         let size = file.size
         guard size >= Int64(VHDSpec.footerSize) else {
-            throw StoreError(.unsupported, "\(file.path) is too small to be a VHD (\(size) bytes)", at: .init(path: file.path))
+            throw UnderstudyError(.unsupported, "\(file.path) is too small to be a VHD (\(size) bytes)", at: .init(path: file.path))
         }
         let footerOffset = size - Int64(VHDSpec.footerSize)
         var footerBytes = try file.read(VHDSpec.footerSize, at: footerOffset)
@@ -31,20 +32,20 @@ struct VHDImage {
             footer = VHDFooter(footerBytes)
         }
         guard let footer else {
-            throw StoreError(.unsupported, "\(file.path) has no VHD footer (no 'conectix' cookie at its end or start)", at: .init(path: file.path))
+            throw UnderstudyError(.unsupported, "\(file.path) has no VHD footer (no 'conectix' cookie at its end or start)", at: .init(path: file.path))
         }
         var image = VHDImage(footer: footer, footerBytes: footerBytes, footerOffset: footerOffset)
         guard footer.type == .dynamic || footer.type == .differencing else { return image }
 
         guard Binary.end(Binary.offset(footer.dataOffset), Int64(VHDSpec.dynamicHeaderSize), within: size) != nil else {
-            throw StoreError(.unsupported, "\(file.path): the dynamic header offset \(footer.dataOffset) lies beyond the file's end", at: .init(path: file.path))
+            throw UnderstudyError(.unsupported, "\(file.path): the dynamic header offset \(footer.dataOffset) lies beyond the file's end", at: .init(path: file.path))
         }
         image.headerBytes = try file.read(VHDSpec.dynamicHeaderSize, at: Int64(footer.dataOffset))
         guard let header = VHDDynamicHeader(image.headerBytes) else {
-            throw StoreError(.unsupported, "\(file.path): no dynamic disk header ('cxsparse') at offset \(footer.dataOffset)", at: .init(path: file.path))
+            throw UnderstudyError(.unsupported, "\(file.path): no dynamic disk header ('cxsparse') at offset \(footer.dataOffset)", at: .init(path: file.path))
         }
         guard Binary.end(Binary.offset(header.tableOffset), Int64(header.maxTableEntries) * 4, within: size) != nil else {
-            throw StoreError(.unsupported, "\(file.path): the BAT (\(header.maxTableEntries) entries at \(header.tableOffset)) does not fit in the file",
+            throw UnderstudyError(.unsupported, "\(file.path): the BAT (\(header.maxTableEntries) entries at \(header.tableOffset)) does not fit in the file",
                              at: .init(path: file.path))
         }
         image.header = header

@@ -1,4 +1,5 @@
 import BlockStore
+import Core
 
 /// VHDX (Hyper-V, the only disk Gen2 VMs take): dynamic, 1 MiB blocks (larger past 2 TiB),
 /// empty log, the guest's logical sector size recorded, up to 64 TiB.
@@ -15,10 +16,10 @@ public enum VHDXFormat: DiskImageFormat {
 
     public static func create(_ file: any ImageFile, diskSize: Int64, options: ImageOptions) throws -> any BlockSink {
         guard (options.variant ?? variants[0]) == "dynamic" else {
-            throw StoreError(.invalidArgument, "vhdx has no subformat '\(options.variant!)': use dynamic", at: .init(path: file.path))
+            throw UnderstudyError(.invalidArgument, "vhdx has no subformat '\(options.variant!)': use dynamic", at: .init(path: file.path))
         }
         guard diskSize <= VHDXSpec.maxSize else {
-            throw StoreError(.unsupported, "a \(formatBytes(diskSize)) disk does not fit in a VHDX (at most 64 TiB)", at: .init(path: file.path))
+            throw UnderstudyError(.unsupported, "a \(formatBytes(diskSize)) disk does not fit in a VHDX (at most 64 TiB)", at: .init(path: file.path))
         }
         return try VHDXSink.create(file, diskSize: diskSize, logicalSectorSize: options.logicalSectorSize)
     }
@@ -55,7 +56,7 @@ public enum VHDXFormat: DiskImageFormat {
 
     public static func check(_ file: any ImageFile) throws -> [String] {
         let image: VHDXImage
-        do { image = try VHDXImage.read(file) } catch let error as StoreError { return [error.message] }
+        do { image = try VHDXImage.read(file) } catch let error as UnderstudyError { return [error.message] }
         return VHDXCheck.problems(image, fileSize: file.size)
     }
 }

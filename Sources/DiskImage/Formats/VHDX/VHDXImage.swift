@@ -1,4 +1,5 @@
 import BlockStore
+import Core
 
 /// An existing VHDX parsed from its file: current header, region table, metadata and BAT.
 /// Used by in-place updates, `info` and `check`.
@@ -19,7 +20,7 @@ struct VHDXImage {
     /// Parses the image; throws for what makes it unreadable (no valid header, a log to replay,
     /// a missing region or metadata item, a BAT too small for the disk).
     static func read(_ file: any ImageFile) throws -> VHDXImage {
-        func fail(_ why: String) -> StoreError { StoreError(.unsupported, "\(file.path): \(why)", at: .init(path: file.path)) }
+        func fail(_ why: String) -> UnderstudyError { UnderstudyError(.unsupported, "\(file.path): \(why)", at: .init(path: file.path)) }
         guard file.size >= VHDXSpec.batOffset else { throw fail("too small to be a VHDX (\(file.size) bytes)") }
         let identifier = try file.read(8 + 512, at: 0)
         guard identifier.starts(with: VHDXSpec.fileSignature) else { throw fail("no 'vhdxfile' signature at offset 0") }

@@ -1,4 +1,5 @@
 import BlockStore
+import Core
 
 /// The metadata region (2.6): a 64 KiB table of items, then the items themselves. We write the
 /// five a dynamic disk requires, packed at 64 KiB as Hyper-V and QEMU place them.
@@ -57,8 +58,8 @@ struct VHDXMetadata: Equatable {
     /// Reads the table at `region` and the items it points to. Throws naming what is missing
     /// or out of range.
     static func read(_ file: any ImageFile, region: VHDXRegionTable.Entry) throws -> VHDXMetadata {
-        func fail(_ why: String) -> StoreError {
-            StoreError(.unsupported, "\(file.path): VHDX metadata \(why)", at: .init(path: file.path))
+        func fail(_ why: String) -> UnderstudyError {
+            UnderstudyError(.unsupported, "\(file.path): VHDX metadata \(why)", at: .init(path: file.path))
         }
         let table = VHDFields(try file.read(VHDXSpec.metadataTableSize, at: region.fileOffset), bigEndian: false)
         guard table.bytes.starts(with: VHDXSpec.metadataSignature) else { throw fail("table has no 'metadata' signature") }

@@ -1,4 +1,5 @@
 import BlockStore
+import Core
 
 /// Writes a dynamic VHDX, for a full build or an in-place update alike.
 ///
@@ -26,7 +27,7 @@ final class VHDXSink: BlockSink {
         let metadata = VHDXMetadata(blockSize: UInt32(VHDXSpec.blockSize(forDiskSize: diskSize)), virtualSize: UInt64(diskSize),
                                     logicalSectorSize: UInt32(logicalSectorSize))
         if let problem = metadata.problems.first {
-            throw StoreError(.unsupported, "cannot write this disk as VHDX: \(problem)", at: .init(path: file.path))
+            throw UnderstudyError(.unsupported, "cannot write this disk as VHDX: \(problem)", at: .init(path: file.path))
         }
         let layout = metadata.layout
         let regions = VHDXRegionTable(entries: [
@@ -118,7 +119,7 @@ final class VHDXSink: BlockSink {
     /// Calls `body(block, offsetInBlock, offsetInRange, count)` for each block the range touches.
     private func forEachPiece(offset: Int64, length: Int64, _ body: (Int64, Int64, Int64, Int64) throws -> Void) throws {
         guard offset >= 0, offset + length <= layout.payloadBlocks * layout.blockSize else {
-            throw StoreError(.invalidArgument, "write at \(offset)+\(length) lies beyond the VHDX's \(layout.virtualSize) bytes",
+            throw UnderstudyError(.invalidArgument, "write at \(offset)+\(length) lies beyond the VHDX's \(layout.virtualSize) bytes",
                              at: .init(offset: offset, path: file.path))
         }
         var done: Int64 = 0

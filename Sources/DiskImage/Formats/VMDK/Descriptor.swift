@@ -1,5 +1,6 @@
 import BlockStore
 import Foundation
+import Core
 
 extension VMDK {
     /// The descriptor text embedded in a sparse extent (VMware "Virtual Disk Format 5.0", section
@@ -49,7 +50,7 @@ extension VMDK {
             var bytes = Array(text().utf8)
             let room = Int(VMDK.descriptorSectors) * VMDK.sector
             guard bytes.count <= room else {
-                throw StoreError(.invalidArgument, "VMDK descriptor is \(bytes.count) bytes, more than the \(room) reserved (file name too long?)")
+                throw UnderstudyError(.invalidArgument, "VMDK descriptor is \(bytes.count) bytes, more than the \(room) reserved (file name too long?)")
             }
             bytes += [UInt8](repeating: 0, count: room - bytes.count)
             return bytes

@@ -1,6 +1,7 @@
 import BlockStore
 import Crypto
 import Foundation
+import Core
 
 extension VMDK {
     /// Writes an OVA: a ustar archive holding `NAME.ovf` first, then `NAME.mf` (SHA-256 of the
@@ -95,7 +96,7 @@ extension VMDK {
                 let want = Int(min(Int64(buffer.count), length - done))
                 let n = try file.read(into: buffer.pointer, count: want, at: start + done)
                 guard n == want else {
-                    throw StoreError(.io, "\(file.path): short read while hashing the OVA's disk", at: .init(offset: start + done, path: file.path))
+                    throw UnderstudyError(.io, "\(file.path): short read while hashing the OVA's disk", at: .init(offset: start + done, path: file.path))
                 }
                 hasher.update(bufferPointer: UnsafeRawBufferPointer(buffer.slice(0, n)))
                 done += Int64(n)

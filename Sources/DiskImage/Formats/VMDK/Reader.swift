@@ -1,5 +1,6 @@
 import BlockStore
 import Foundation
+import Core
 
 extension VMDK {
     /// A sparse extent read back through an `ImageFile`: the header that rules (the footer's,
@@ -35,14 +36,14 @@ extension VMDK {
             self.file = file
             let path = file.path
             guard file.size >= Int64(VMDK.sector), let first = Header(decoding: try file.read(VMDK.sector, at: 0)) else {
-                throw StoreError(.unsupported, "\(path) is not a VMDK sparse extent (no KDMV header)", at: .init(offset: 0, path: path))
+                throw UnderstudyError(.unsupported, "\(path) is not a VMDK sparse extent (no KDMV header)", at: .init(offset: 0, path: path))
             }
             fileHeader = first
             if first.gdOffset == Header.gdAtEnd {
                 // The footer (a header copy with the real gdOffset) sits between a footer marker
                 // and the end-of-stream marker, the last three sectors (qemu reads it there too).
                 guard file.size >= Int64(4 * VMDK.sector), file.size % Int64(VMDK.sector) == 0 else {
-                    throw StoreError(.unsupported, "\(path): grain directory is at the end, but the file is too short or not whole sectors for a footer",
+                    throw UnderstudyError(.unsupported, "\(path): grain directory is at the end, but the file is too short or not whole sectors for a footer",
                                      at: .init(path: path))
                 }
                 let tailOffset = file.size - Int64(3 * VMDK.sector)
@@ -50,14 +51,14 @@ extension VMDK {
                 let marker = Array(tail[0..<VMDK.sector]), eos = Array(tail[(2 * VMDK.sector)...])
                 guard get(UInt32.self, marker, at: 8) == 0, get(UInt32.self, marker, at: 12) == Marker.footer,
                       let footer = Header(decoding: Array(tail[VMDK.sector..<(2 * VMDK.sector)])) else {
-                    throw StoreError(.unsupported, "\(path): grain directory is at the end, but no footer marker and footer precede the last sector",
+                    throw UnderstudyError(.unsupported, "\(path): grain directory is at the end, but no footer marker and footer precede the last sector",
                                      at: .init(offset: tailOffset, path: path))
                 }
                 guard eos.allSatisfy({ $0 == 0 }) else {
-                    throw StoreError(.unsupported, "\(path): the last sector is not an end-of-stream marker", at: .init(offset: file.size - 512, path: path))
+                    throw UnderstudyError(.unsupported, "\(path): the last sector is not an end-of-stream marker", at: .init(offset: file.size - 512, path: path))
                 }
                 guard footer.gdOffset != Header.gdAtEnd else {
-                    throw StoreError(.unsupported, "\(path): the footer does not say where the grain directory is", at: .init(path: path))
+                    throw UnderstudyError(.unsupported, "\(path): the footer does not say where the grain directory is", at: .init(path: path))
                 }
                 header = footer
                 footerSector = tailOffset / Int64(VMDK.sector) + 1
@@ -66,10 +67,10 @@ extension VMDK {
                 footerSector = nil
             }
             guard header.grainSize > 0, header.grainSize & (header.grainSize - 1) == 0, header.grainSize <= 0x20_0000 else {
-                throw StoreError(.unsupported, "\(path): grain size \(header.grainSize) sectors is not a power of two up to 1 GiB", at: .init(path: path))
+                throw UnderstudyError(.unsupported, "\(path): grain size \(header.grainSize) sectors is not a power of two up to 1 GiB", at: .init(path: path))
             }
             guard header.gtesPerGT > 0, header.gtesPerGT <= 4096, header.capacity > 0, header.capacity <= UInt64(1) << 40 else {
-                throw StoreError(.unsupported, "\(path): implausible header (capacity \(header.capacity) sectors, \(header.gtesPerGT) entries per grain table)",
+                throw UnderstudyError(.unsupported, "\(path): implausible header (capacity \(header.capacity) sectors, \(header.gtesPerGT) entries per grain table)",
                                  at: .init(path: path))
             }
             var text: ParsedDescriptor? = nil
@@ -98,7 +99,7 @@ extension VMDK {
             var out = [UInt32](repeating: 0, count: count)
             let n = try out.withUnsafeMutableBytes { try file.read(into: $0.baseAddress!, count: $0.count, at: offset) }
             guard n == count * 4 else {
-                throw StoreError(.unsupported, "\(path) is truncated: wanted \(count * 4) bytes of tables at offset \(offset), the file ends at \(file.size)",
+                throw UnderstudyError(.unsupported, "\(path) is truncated: wanted \(count * 4) bytes of tables at offset \(offset), the file ends at \(file.size)",
                                  at: .init(offset: offset, path: path))
             }
             #if _endian(big)

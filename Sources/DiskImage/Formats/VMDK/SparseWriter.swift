@@ -1,5 +1,6 @@
 import BlockStore
 import Foundation
+import Core
 
 extension VMDK {
     /// Writes a monolithicSparse image in one pass: header, descriptor and both grain directories
@@ -71,7 +72,7 @@ extension VMDK {
                 for i in table.indices { table[i] = 0 }
             }
             guard nextSector + VMDK.grainSectors <= Int64(UInt32.max) else {
-                throw StoreError(.unsupported, "\(file.path): the VMDK extent would grow past 2 TiB, beyond what its 32-bit grain offsets can address",
+                throw UnderstudyError(.unsupported, "\(file.path): the VMDK extent would grow past 2 TiB, beyond what its 32-bit grain offsets can address",
                                  at: .init(offset: grain * Int64(VMDK.grainBytes), path: file.path))
             }
             let at = nextSector * Int64(VMDK.sector)

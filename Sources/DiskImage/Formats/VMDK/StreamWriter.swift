@@ -1,5 +1,6 @@
 import BlockStore
 import Foundation
+import Core
 
 extension VMDK {
     /// Writes a streamOptimized image strictly front to back (so it can be packed into an OVA as
@@ -160,7 +161,7 @@ extension VMDK {
         /// Grain and table offsets are u32 sectors: the stream file cannot pass 2 TiB.
         private func sectorNumber(_ sector: Int64) throws -> UInt32 {
             guard sector < Int64(UInt32.max) else {
-                throw StoreError(.unsupported, "\(file.path): the VMDK stream would grow past 2 TiB, beyond what its 32-bit grain offsets can address",
+                throw UnderstudyError(.unsupported, "\(file.path): the VMDK stream would grow past 2 TiB, beyond what its 32-bit grain offsets can address",
                                  at: .init(path: file.path))
             }
             return UInt32(sector)

@@ -1,4 +1,5 @@
 import BlockStore
+import Core
 
 extension VMDK {
     /// The ustar archive format (POSIX.1-1988 `ustar`, as OVF 1.0 prescribes for OVA), just what
@@ -73,11 +74,11 @@ extension VMDK {
                 let h = try file.read(block, at: at)
                 if h.allSatisfy({ $0 == 0 }) { break }
                 guard checksumMatches(h) else {
-                    throw StoreError(.unsupported, "\(file.path): bad tar header checksum at offset \(at)", at: .init(offset: at, path: file.path))
+                    throw UnderstudyError(.unsupported, "\(file.path): bad tar header checksum at offset \(at)", at: .init(offset: at, path: file.path))
                 }
                 let size = number(h, at: 124, length: 12)
                 guard let end = Binary.end(at + Int64(block), size, within: file.size) else {
-                    throw StoreError(.unsupported, "\(file.path): tar member at offset \(at) claims \(size) bytes, past the archive's end \(file.size)",
+                    throw UnderstudyError(.unsupported, "\(file.path): tar member at offset \(at) claims \(size) bytes, past the archive's end \(file.size)",
                                      at: .init(offset: at, path: file.path))
                 }
                 var name = string(h, at: 0, length: 100)

@@ -1,5 +1,6 @@
 import BlockStore
 import Foundation
+import Core
 
 extension VMDK {
     /// Structural check of a sparse extent (never reads guest data, like `qemu-img check`): the
@@ -9,7 +10,7 @@ extension VMDK {
     static func check(_ file: any ImageFile) throws -> [String] {
         var p = Problems()
         let extent: Extent
-        do { extent = try Extent(file) } catch let error as StoreError { return [error.message] }
+        do { extent = try Extent(file) } catch let error as UnderstudyError { return [error.message] }
         let h = extent.header, fileSectors = extent.fileSectors
         if ![1, 2, 3].contains(h.version) { p.add("header: version \(h.version) is not 1, 2 or 3") }
         if h.gtesPerGT != UInt32(VMDK.gtesPerGT) { p.add("header: \(h.gtesPerGT) entries per grain table; VMware reads only 512") }

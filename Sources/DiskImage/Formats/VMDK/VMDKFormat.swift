@@ -1,5 +1,6 @@
 import BlockStore
 import Foundation
+import Core
 
 /// VMDK, VMware's virtual disk: `monolithicSparse` (one file with an embedded descriptor and
 /// 64 KiB grains; Workstation, Fusion, VirtualBox, qemu; updatable in place) and `streamOptimized`
@@ -25,11 +26,11 @@ public enum VMDKFormat: DiskImageFormat {
     public static func create(_ file: any ImageFile, diskSize: Int64, options: ImageOptions) throws -> any BlockSink {
         let variant = try FormatRegistry.variant(options.variant, of: self)
         guard diskSize <= VMDK.maxExtentBytes else {
-            throw StoreError(.unsupported, "a \(formatBytes(diskSize)) disk does not fit in a VMDK sparse extent: its 32-bit sector offsets address at most 2 TiB; use qcow2, vhdx or raw",
+            throw UnderstudyError(.unsupported, "a \(formatBytes(diskSize)) disk does not fit in a VMDK sparse extent: its 32-bit sector offsets address at most 2 TiB; use qcow2, vhdx or raw",
                              at: .init(path: file.path))
         }
         guard diskSize > 0, diskSize % Int64(VMDK.sector) == 0 else {
-            throw StoreError(.unsupported, "VMDK sizes are whole 512-byte sectors; the disk has \(diskSize) bytes", at: .init(path: file.path))
+            throw UnderstudyError(.unsupported, "VMDK sizes are whole 512-byte sectors; the disk has \(diskSize) bytes", at: .init(path: file.path))
         }
         switch variant {
         case "streamOptimized":
@@ -37,7 +38,7 @@ public enum VMDKFormat: DiskImageFormat {
             return try VMDK.StreamSink(file: file, diskSize: diskSize, extentFile: extentName(file.path))
         default:
             guard !options.ova else {
-                throw StoreError(.invalidArgument, "an OVA holds a streamOptimized disk: pass --subformat streamOptimized with --ova")
+                throw UnderstudyError(.invalidArgument, "an OVA holds a streamOptimized disk: pass --subformat streamOptimized with --ova")
             }
             return try VMDK.SparseSink(file: file, diskSize: diskSize, extentFile: extentName(file.path))
         }
@@ -61,7 +62,7 @@ public enum VMDKFormat: DiskImageFormat {
         let head = try file.read(Int(min(Int64(VMDK.sector), file.size)), at: 0)
         guard head.count == VMDK.sector, let header = VMDK.Header(decoding: head) else {
             if VMDK.Tar.isArchive(head) { return nil }
-            throw StoreError(.unsupported, "\(file.path) is not a VMDK sparse extent (no KDMV header)", at: .init(offset: 0, path: file.path))
+            throw UnderstudyError(.unsupported, "\(file.path) is not a VMDK sparse extent (no KDMV header)", at: .init(offset: 0, path: file.path))
         }
         // Streams are rebuilt; a sparse extent is updated only where its tables can be trusted.
         if header.isCompressed || header.hasMarkers || header.gdOffset == VMDK.Header.gdAtEnd { return nil }
@@ -98,7 +99,7 @@ public enum VMDKFormat: DiskImageFormat {
         do {
             (disk, _) = try VMDK.diskInside(file)
             if disk !== file { problems += try VMDK.checkPackage(file) }
-        } catch let error as StoreError {
+        } catch let error as UnderstudyError {
             return [error.message]
         }
         return problems + (try VMDK.check(disk))
@@ -112,7 +113,7 @@ extension VMDK {
         guard Tar.isArchive(head) else { return (file, nil) }
         let members = try Tar.members(of: file)
         guard let disk = members.first(where: { $0.name.lowercased().hasSuffix(".vmdk") }) else {
-            throw StoreError(.unsupported, "\(file.path) is a tar archive without a .vmdk member", at: .init(path: file.path))
+            throw UnderstudyError(.unsupported, "\(file.path) is a tar archive without a .vmdk member", at: .init(path: file.path))
         }
         return (OffsetFile(file, start: disk.offset, length: disk.size),
                 ["package": "ova", "members": members.map(\.name).joined(separator: ", ")])

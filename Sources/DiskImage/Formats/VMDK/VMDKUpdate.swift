@@ -1,5 +1,6 @@
 import BlockStore
 import Foundation
+import Core
 
 extension VMDK {
     /// Rewrites changed grains of a monolithicSparse image in place (through the journaled file):
@@ -93,7 +94,7 @@ extension VMDK {
             let value = table[i]
             if value == 0 || (value == 1 && extent.header.flags & Header.flagZeroedGTE != 0) { return nil }
             guard Int64(value) + extent.grainSectors <= extent.fileSectors else {
-                throw StoreError(.unsupported, "\(file.path): grain \(grain) points past the end of the file (sector \(value)); the image is damaged",
+                throw UnderstudyError(.unsupported, "\(file.path): grain \(grain) points past the end of the file (sector \(value)); the image is damaged",
                                  at: .init(offset: grain * Int64(grainBytes), path: file.path))
             }
             return Int64(value)
@@ -133,7 +134,7 @@ extension VMDK {
         /// Reserves `sectors` at the end of the file (grain offsets are u32 sectors: at most 2 TiB).
         private func allocate(_ sectors: Int64, offset: Int64) throws -> Int64 {
             guard end + sectors <= Int64(UInt32.max) else {
-                throw StoreError(.unsupported, "\(file.path): the VMDK extent would grow past 2 TiB, beyond what its 32-bit grain offsets can address",
+                throw UnderstudyError(.unsupported, "\(file.path): the VMDK extent would grow past 2 TiB, beyond what its 32-bit grain offsets can address",
                                  at: .init(offset: offset, path: file.path))
             }
             let at = end

@@ -6,14 +6,15 @@ public final class FileDescriptor: @unchecked Sendable {
     public let fd: Int32
     public let path: String
 
-    /// Opens `path`; failures become `StoreError` naming the path.
+    /// Opens `path`; failures become `UnderstudyError` naming the path.
     public init(path: String, flags: Int32, mode: mode_t = 0o644) throws {
         let fd = open(path, flags | O_CLOEXEC, mode)
         if fd < 0 {
             let code = errno
-            if code == ENOENT { throw StoreError(.notFound, "\(path): no such file or directory", at: .init(path: path)) }
-            if code == EBUSY { throw StoreError(.targetInUse, "\(path) is in use (mounted or held open exclusively)", at: .init(path: path)) }
-            throw StoreError.errno("open", path: path, errno: code)
+            let posix = POSIXErrorCode(rawValue: code).map { POSIXError($0) }
+            if code == ENOENT { throw UnderstudyError(.notFound, "\(path): no such file or directory", at: .init(path: path), underlying: posix) }
+            if code == EBUSY { throw UnderstudyError(.targetInUse, "\(path) is in use (mounted or held open exclusively)", at: .init(path: path), underlying: posix) }
+            throw UnderstudyError.errno("open", path: path, errno: code)
         }
         self.fd = fd
         self.path = path
@@ -28,7 +29,7 @@ public final class FileDescriptor: @unchecked Sendable {
             let n = pread(fd, buffer + done, count - done, off_t(offset) + off_t(done))
             if n < 0 {
                 if errno == EINTR { continue }
-                throw StoreError.errno("read", path: path)
+                throw UnderstudyError.errno("read", path: path)
             }
             if n == 0 { break }
             done += n
@@ -43,14 +44,14 @@ public final class FileDescriptor: @unchecked Sendable {
             let n = pwrite(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
             if n < 0 {
                 if errno == EINTR { continue }
-                throw StoreError.errno("write", path: path)
+                throw UnderstudyError.errno("write", path: path)
             }
             done += n
         }
     }
 
     public func sync() throws {
-        if fsync(fd) != 0 { throw StoreError.errno("fsync", path: path) }
+        if fsync(fd) != 0 { throw UnderstudyError.errno("fsync", path: path) }
     }
 
     /// Starts writing dirty pages back without waiting, so the final `sync` has less to wait for
@@ -60,16 +61,16 @@ public final class FileDescriptor: @unchecked Sendable {
     }
 
     public func truncate(to size: Int64) throws {
-        if ftruncate(fd, off_t(size)) != 0 { throw StoreError.errno("truncate", path: path) }
+        if ftruncate(fd, off_t(size)) != 0 { throw UnderstudyError.errno("truncate", path: path) }
     }
 
     /// The size of a regular file, or of a block device (BLKGETSIZE64).
     public func size() throws -> Int64 {
         var st = stat()
-        if fstat(fd, &st) != 0 { throw StoreError.errno("stat", path: path) }
+        if fstat(fd, &st) != 0 { throw UnderstudyError.errno("stat", path: path) }
         if (st.st_mode & S_IFMT) == S_IFBLK {
             var bytes: UInt64 = 0
-            if clinux_blkgetsize64(fd, &bytes) != 0 { throw StoreError.errno("BLKGETSIZE64", path: path) }
+            if clinux_blkgetsize64(fd, &bytes) != 0 { throw UnderstudyError.errno("BLKGETSIZE64", path: path) }
             return Int64(bytes)
         }
         return Int64(st.st_size)
@@ -123,7 +124,7 @@ public enum FileSystem {
     }
 
     public static func rename(_ from: String, to: String) throws {
-        if Foundation.rename(from, to) != 0 { throw StoreError.errno("rename", path: "\(from) -> \(to)") }
+        if Foundation.rename(from, to) != 0 { throw UnderstudyError.errno("rename", path: "\(from) -> \(to)") }
     }
 
     /// fsync the folder holding `path`, so a rename or create in it is durable.
@@ -139,11 +140,11 @@ public enum FileSystem {
     /// syncfs(2): everything written on the file system holding `path` becomes durable.
     public static func syncFileSystem(of path: String) throws {
         let dir = try FileDescriptor(path: path, flags: O_RDONLY | O_DIRECTORY)
-        if clinux_syncfs(dir.fd) != 0 { throw StoreError.errno("syncfs", path: path) }
+        if clinux_syncfs(dir.fd) != 0 { throw UnderstudyError.errno("syncfs", path: path) }
     }
 
     public static func makeDirectory(_ path: String, mode: mode_t = 0o755) throws {
-        if mkdir(path, mode) != 0 && errno != EEXIST { throw StoreError.errno("mkdir", path: path) }
+        if mkdir(path, mode) != 0 && errno != EEXIST { throw UnderstudyError.errno("mkdir", path: path) }
     }
 
     public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }

@@ -23,7 +23,7 @@ public enum ResourceFolder {
         candidates.append(URL(fileURLWithPath: sourceFile).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent(name).path)
         guard let found = candidates.first(where: { isValid($0 + "/" + marker) }) else {
-            throw StoreError(.notFound, "\(what) not found (looked in \(candidates.joined(separator: ", "))); set \(environment)")
+            throw UnderstudyError(.notFound, "\(what) not found (looked in \(candidates.joined(separator: ", "))); set \(environment)")
         }
         return found
     }
