@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
@@ -94,6 +95,17 @@ let package = Package(
             ],
             swiftSettings: upcoming
         ),
+        // The process `serve` runs: scheduler, chunk service and job runner as services of one group.
+        .target(
+            name: "Server",
+            dependencies: [
+                "Core", "BlockStore", "Standby", "Schedule", "ChunkService",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: upcoming
+        ),
         // The client side of a rescue restore; no SQLite, no libvirt: it runs in the boot image.
         .target(
             name: "RescueClient",
@@ -117,7 +129,7 @@ let package = Package(
         .executableTarget(
             name: "understudy",
             dependencies: [
-                "Core", "ChunkFormat", "BlockStore", "Capture", "DiskImage", "Standby", "Schedule", "ChunkService", "BootImage", "Libvirt",
+                "Core", "ChunkFormat", "BlockStore", "Capture", "DiskImage", "Standby", "Schedule", "ChunkService", "Server", "BootImage", "Libvirt",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: upcoming

@@ -70,7 +70,8 @@ public struct ChunkServer: Sendable {
         self.options = options
     }
 
-    /// Serves until the task is cancelled or SIGTERM/SIGINT. `listening` gets the bound port (the
+    /// Serves until the task is cancelled or the enclosing `ServiceGroup` shuts down gracefully
+    /// (the `Server` module's group does on SIGTERM/SIGINT). `listening` gets the bound port (the
     /// one asked, or the kernel's pick for port 0).
     public func run(listening: @escaping @Sendable (Int) -> Void) async throws {
         var logger = Logger(label: "understudy.serve")
@@ -88,7 +89,7 @@ public struct ChunkServer: Sendable {
             eventLoopGroupProvider: .shared(loops),
             logger: logger)
         let outcome: Result<Void, any Error>
-        do { try await app.runService(); outcome = .success(()) } catch { outcome = .failure(error) }
+        do { try await app.run(); outcome = .success(()) } catch { outcome = .failure(error) }
         await work.shutdown()
         try? await loops.shutdownGracefully()
         try outcome.get()

@@ -1,5 +1,4 @@
 import ArgumentParser
-import ChunkService
 import BlockStore
 import Foundation
 import Schedule
@@ -69,101 +68,5 @@ extension Understudy {
                 global.note(removed.isEmpty ? "nothing scheduled for \(machine)" : "removed \(removed.map(\.rawValue).joined(separator: ", ")) of \(machine)")
             }
         }
-    }
-
-    struct Serve: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Run the server: the scheduler (standby builds and verifies at their cron times) and, with --listen, the chunk service for rescue clients.")
-        @OptionGroup var global: GlobalOptions
-        @Option(help: "Stop after this many seconds (for tests and one-shot runs).") var duration: Double?
-        @Option(help: "Serve chunks to rescue clients on HOST:PORT (port 0 picks a free one; the address is printed).") var listen: String?
-        @Option(name: .customLong("tls-cert"), help: "PEM certificate chain: serve https.") var tlsCert: String?
-        @Option(name: .customLong("tls-key"), help: "PEM private key of --tls-cert.") var tlsKey: String?
-        @Option(help: "Seconds a new connection has to send its first request head.") var headerTimeout = 10.0
-        @Option(help: "Seconds a request body has to arrive after its head.") var bodyTimeout = 30.0
-        @Option(help: "Seconds an open connection may wait for its next request.") var idleTimeout = 75.0
-        @Option(help: "Connections without a valid token held at once; a new one closes the oldest.") var maxUnauthenticated = 256
-
-        func validate() throws {
-            for (name, value) in [("--header-timeout", headerTimeout), ("--body-timeout", bodyTimeout), ("--idle-timeout", idleTimeout)]
-            where !(value > 0 && value <= 86400) {
-                throw ValidationError("\(name) must be more than 0 and at most 86400 seconds")
-            }
-            guard (1...65536).contains(maxUnauthenticated) else { throw ValidationError("--max-unauthenticated must be 1 to 65536") }
-        }
-
-        func run() throws {
-            try BlockingTask.run { try await serve() }
-        }
-
-        func serve() async throws {
-            // Bad listen options fail before anything is locked or started.
-            let options = try listen.map { listen in
-                var options = try ChunkServer.Options(listen: listen, certificate: tlsCert, key: tlsKey)
-                options.headerTimeout = headerTimeout
-                options.bodyTimeout = bodyTimeout
-                options.idleTimeout = idleTimeout
-                options.maxUnauthenticated = maxUnauthenticated
-                return options
-            }
-            let store = try global.openStore()
-            let server = try options.map { try ChunkServer(store: store, options: $0) }
-            let lock = try StoreLock(path: store.path + "/locks/scheduler.lock", purpose: "run the scheduler")
-            defer { withExtendedLifetime(lock) {} }
-            let quiet = global.quiet
-            let scheduler = Scheduler(store: try ScheduleStore(store: store)) { job in
-                try await Task.detached {
-                    let builder = try StandbyBuilder(store: store)
-                    switch job.key.kind {
-                    case .build:
-                        var options = StandbyBuilder.Options()
-                        if let record = try StandbyCatalog(store: store).standby(job.key.machine) {
-                            options.connect = record.connect
-                            options.format = record.format
-                        }
-                        let report = try builder.build(machine: job.key.machine, options: options)
-                        return "point \(report.standby.point), \(report.image.mode.rawValue), \(report.image.bytesWritten) bytes written"
-                    case .verify:
-                        let test = try builder.verify(machine: job.key.machine)
-                        return String(format: "ready in %.1f s", test.secondsToReady ?? 0)
-                    }
-                }.value
-            }
-            if !quiet { FileHandle.standardError.write(Data("understudy serve: scheduler running for \(store.path)\n".utf8)) }
-            let until = duration.map { Date().addingTimeInterval($0) }
-            guard let options, let server else { return try await scheduler.run(until: until) }
-            // One descriptor a connection: the usual soft limit of 1,024 is far below the hard one.
-            let files = FileLimit.raise()
-            if !quiet && files.after > files.before {
-                FileHandle.standardError.write(Data("understudy serve: open-file limit raised from \(files.before) to \(files.after)\n".utf8))
-            }
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    try await server.run { port in
-                        // stdout, flushed: scripts and tests read the address from here.
-                        FileHandle.standardOutput.write(Data("listening on \(options.scheme)://\(options.host):\(port)\n".utf8))
-                    }
-                }
-                group.addTask { try await scheduler.run(until: until) }
-                // Either ending ends the server: the scheduler at --duration, the listener on a signal.
-                _ = try await group.next()
-                group.cancelAll()
-            }
-        }
-    }
-}
-
-/// Runs async work to completion from a synchronous command.
-enum BlockingTask {
-    static func run(_ work: @escaping @Sendable () async throws -> Void) throws {
-        final class Outcome: @unchecked Sendable { var error: (any Error)? }
-        let outcome = Outcome()
-        let done = DispatchSemaphore(value: 0)
-        Task {
-            do { try await work() } catch { outcome.error = error }
-            done.signal()
-        }
-        done.wait()
-        if let error = outcome.error { throw error }
     }
 }

@@ -3,10 +3,19 @@ import BlockStore
 import Foundation
 import Core
 
+/// Parses and runs the command; `serve` is the one that runs on Swift concurrency.
+func parseAndRun() async throws {
+    var command = try Understudy.parseAsRoot()
+    if var asyncCommand = command as? any AsyncParsableCommand {
+        try await asyncCommand.run()
+    } else {
+        try command.run()
+    }
+}
+
 // Exit codes: 0 success, 1 failure, 2 misuse (DESIGN.md's CLI contract).
 do {
-    var command = try Understudy.parseAsRoot()
-    try command.run()
+    try await parseAndRun()
 } catch let error as UnderstudyError {
     Output.error(error.description)
     exit(error.code == .invalidArgument ? 2 : 1)
