@@ -74,14 +74,16 @@ public final class ManualClock: SchedulerClock {
     /// The earliest deadline of a current sleeper, if any.
     public var earliestSleep: Date? { state.withLock { $0.sleepers.values.map(\.deadline).min() } }
 
-    /// Waits (in real time, up to `timeout` seconds) until some task sleeps on this clock, and
-    /// returns the earliest deadline; nil on timeout.
+    /// Waits until some task sleeps on this clock and returns the earliest deadline; nil after
+    /// `timeout` seconds of looking (at least that long in real time). The limit counts looks, 2 ms
+    /// apart, not wall time: while other work holds every cooperative thread (a test suite's long
+    /// synchronous tests), neither the sleeper nor this loop runs, and that time must not count
+    /// against the sleeper (a wall-clock limit failed CI after such a 5-minute stall).
     public func nextSleep(timeout: TimeInterval = 300) async -> Date? {
-        let limit = Date().addingTimeInterval(timeout)
-        while Date() < limit {
+        for _ in 0..<max(1, Int(timeout / 0.002)) {
             if let deadline = earliestSleep { return deadline }
             try? await Task.sleep(for: .milliseconds(2))
         }
-        return nil
+        return earliestSleep
     }
 }
