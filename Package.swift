@@ -48,16 +48,16 @@ let package = Package(
         .target(
             name: "BlockStore",
             dependencies: [
-                "Core", "ChunkFormat", "Zstd", "CLinux",
+                "Core", "ChunkFormat", "Zstd",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: upcoming
         ),
-        .target(name: "Capture", dependencies: ["Core", "ChunkFormat", "BlockStore", "Zstd", "CLinux", "Libvirt"], swiftSettings: upcoming),
+        .target(name: "Capture", dependencies: ["Core", "ChunkFormat", "BlockStore", "Zstd", "Libvirt"], swiftSettings: upcoming),
         .target(
             name: "DiskImage",
-            dependencies: ["Core", "ChunkFormat", "BlockStore", "Zstd", "CLinux", "Zlib", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["Core", "ChunkFormat", "BlockStore", "Zstd", "Zlib", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: upcoming
         ),
         .target(
@@ -110,7 +110,7 @@ let package = Package(
         .target(
             name: "RescueClient",
             dependencies: [
-                "Core", "ChunkFormat", "RescueProtocol", "Zstd", "CLinux",
+                "Core", "ChunkFormat", "RescueProtocol", "Zstd",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

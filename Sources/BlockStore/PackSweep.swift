@@ -1,4 +1,3 @@
-import CLinux
 import Foundation
 import Core
 
@@ -93,8 +92,6 @@ struct PackSweep {
 
     /// Punches `gap` out (its partial edge blocks are zeroed, whole blocks freed).
     func punch(_ gap: Extent) throws {
-        if clinux_punch_hole(file.fd, gap.start, gap.end - gap.start) != 0, errno != EOPNOTSUPP {
-            throw UnderstudyError.errno("punching dead records out of", path: path)
-        }
+        try file.punchHole(offset: gap.start, length: gap.end - gap.start)
     }
 }

@@ -1,6 +1,5 @@
 import BlockStore
 import Foundation
-import CLinux
 import Core
 
 /// A disk to capture: an image file or a block device, read with large aligned reads.
@@ -26,18 +25,13 @@ public final class SourceDisk: Sendable {
         }
         isBlockDevice = kind == S_IFBLK
         // Devices are read around the page cache; files (often just written) through it.
-        if isBlockDevice, let direct = try? FileDescriptor(path: spec, flags: O_RDONLY | clinux_o_direct()) {
+        if isBlockDevice, let direct = try? FileDescriptor(path: spec, flags: O_RDONLY | FileDescriptor.directIO) {
             file = direct
         } else {
             file = try FileDescriptor(path: spec, flags: O_RDONLY)
         }
         size = try file.size()
-        var deviceSector: Int32 = 0
-        if isBlockDevice && clinux_blksszget(file.fd, &deviceSector) == 0 && deviceSector > 0 {
-            sectorSize = Int(deviceSector)
-        } else {
-            sectorSize = fileSectorSize
-        }
+        sectorSize = file.logicalSectorSize() ?? fileSectorSize
         guard size > 0 else { throw UnderstudyError(.unsupported, "source \(spec) is empty", at: .init(path: spec)) }
         _ = posix_fadvise(file.fd, 0, 0, POSIX_FADV_SEQUENTIAL)
     }

@@ -1,5 +1,4 @@
 public import Foundation
-internal import CLinux
 
 /// An owned file descriptor, closed in `deinit`.
 public final class FileDescriptor: @unchecked Sendable {
@@ -54,12 +53,6 @@ public final class FileDescriptor: @unchecked Sendable {
         if fsync(fd) != 0 { throw UnderstudyError.errno("fsync", path: path) }
     }
 
-    /// Starts writing dirty pages back without waiting, so the final `sync` has less to wait for
-    /// (the disk works while we compute). Best effort.
-    public func startWriteback() {
-        _ = clinux_start_writeback(fd, 0, 0)
-    }
-
     public func truncate(to size: Int64) throws {
         if ftruncate(fd, off_t(size)) != 0 { throw UnderstudyError.errno("truncate", path: path) }
     }
@@ -68,11 +61,7 @@ public final class FileDescriptor: @unchecked Sendable {
     public func size() throws -> Int64 {
         var st = stat()
         if fstat(fd, &st) != 0 { throw UnderstudyError.errno("stat", path: path) }
-        if (st.st_mode & S_IFMT) == S_IFBLK {
-            var bytes: UInt64 = 0
-            if clinux_blkgetsize64(fd, &bytes) != 0 { throw UnderstudyError.errno("BLKGETSIZE64", path: path) }
-            return Int64(bytes)
-        }
+        if (st.st_mode & S_IFMT) == S_IFBLK { return try blockDeviceSize() }
         return Int64(st.st_size)
     }
 
@@ -139,8 +128,7 @@ public enum FileSystem {
 
     /// syncfs(2): everything written on the file system holding `path` becomes durable.
     public static func syncFileSystem(of path: String) throws {
-        let dir = try FileDescriptor(path: path, flags: O_RDONLY | O_DIRECTORY)
-        if clinux_syncfs(dir.fd) != 0 { throw UnderstudyError.errno("syncfs", path: path) }
+        try FileDescriptor(path: path, flags: O_RDONLY | O_DIRECTORY).syncFileSystem()
     }
 
     public static func makeDirectory(_ path: String, mode: mode_t = 0o755) throws {

@@ -1,5 +1,4 @@
 import BlockStore
-import CLinux
 import Foundation
 import Core
 
@@ -67,16 +66,8 @@ final class RestoreTarget: @unchecked Sendable {
 
     /// Makes a zero range read as zeros: a hole in a new file needs nothing, a device is zeroed.
     func zero(offset: Int64, length: Int64) throws {
-        guard isDevice, length > 0 else { return }
-        if clinux_blkzeroout(file.fd, UInt64(offset), UInt64(length)) == 0 { return }
-        let zeros = AlignedBuffer(count: 1 << 20)
-        memset(zeros.pointer, 0, zeros.count)
-        var done: Int64 = 0
-        while done < length {
-            let n = Int(min(Int64(zeros.count), length - done))
-            try file.write(UnsafeRawBufferPointer(zeros.slice(0, n)), at: offset + done)
-            done += Int64(n)
-        }
+        guard isDevice else { return }
+        try file.zeroRange(offset: offset, length: length)
     }
 
     /// The file being written (the temp file until `publish`).

@@ -1,4 +1,3 @@
-import CLinux
 import Core
 import Foundation
 
@@ -79,13 +78,8 @@ public final class TargetDisk: @unchecked Sendable {
     /// Makes `length` bytes at `offset` read as zeros: BLKZEROOUT on a device (the disk or the
     /// hypervisor may do it without writing), explicit zeros if that is refused.
     public func zero(offset: Int64, length: Int64) throws {
-        if isBlockDevice && clinux_blkzeroout(file.fd, UInt64(offset), UInt64(length)) == 0 { return }
-        let zeros = [UInt8](repeating: 0, count: 1 << 20)
-        var at = offset
-        while at < offset + length {
-            let n = Int(min(Int64(zeros.count), offset + length - at))
-            try zeros.withUnsafeBytes { try write(UnsafeRawBufferPointer(rebasing: $0[0..<n]), at: at) }
-            at += Int64(n)
+        do { try file.zeroRange(offset: offset, length: length) } catch let error as UnderstudyError {
+            throw RescueError("zeroing \(path) at offset \(offset) failed: \(Self.reason(error))")
         }
     }
 
