@@ -52,7 +52,7 @@ extension Store {
         try mark(&marked, &markedPoints)  // the long part, while captures go on
         // A dry run of a read-only store needs no lock: nothing there can change.
         let lock = readOnlyReason != nil ? nil
-            : try StoreLock(path: locksFolder + "/gc.lock", purpose: "collect garbage", wait: wait, waiting: waiting)
+            : try StoreLock(path: layout.gcLock, purpose: "collect garbage", wait: wait, waiting: waiting)
         defer { withExtendedLifetime(lock) {} }
         try mark(&marked, &markedPoints)  // points committed meanwhile
         report.points = markedPoints.count

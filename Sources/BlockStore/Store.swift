@@ -1,13 +1,25 @@
 /// # The Understudy block store
 ///
 /// ## Layout
+/// Every path below is named by `StoreLayout`; no module builds one of its own.
 /// ```
 /// STORE/store.json            format version; a newer one is refused; written last at creation
-/// STORE/catalog.sqlite        machines and recovery points (SQLite, WAL); created before store.json
-/// STORE/packs/N.pack          chunk records (`PackFormat`): a header and the zstd frame of a block
+/// STORE/catalog.sqlite        SQLite (WAL), one file for every module's tables, each under GRDB
+///                             migrations of its own prefix (`ModuleTables`):
+///                               catalog-   machines, points, chunks, packs        (BlockStore)
+///                               standby-   hardware profiles, standbys, boot tests (Standby)
+///                               service-   chunk-service tokens (SHA-256 only)      (ChunkService)
+///                               schedule-  schedules, job runs                      (Schedule)
+///                             created before store.json
+/// STORE/packs/N.pack          chunk records (`PackRecord`): a header and the zstd frame of a block
 ///                             or an index page, named by the SHA-256 of its plaintext; the catalog's
-///                             chunk table says where each chunk is. N.pack.tmp: still being written
-/// STORE/locks/                flock files: machine-<name>.lock (one writer per machine), gc.lock
+///                             chunk table says where each chunk is. N.pack.tmp: still being written.
+///                             Reached only through `PackStorage` (`LocalPackStorage`)
+/// STORE/locks/                flock files: machine-<name>.lock (one writer per machine), gc.lock,
+///                             scheduler.lock (one `serve` per store)
+/// STORE/tmp/                  work files of running operations (a shut-off domain's disk copy)
+/// STORE/standby/MACHINE/      a machine's standby (`StandbyPaths` names the files inside): base
+///                             image, overlay, serial log, UEFI variables, screenshots/
 /// ```
 ///
 /// ## Invariants
@@ -66,6 +78,8 @@ public final class Store: Sendable {
     public static let defaultPath = "/var/lib/understudy"
 
     public let path: String
+    /// Where everything under `path` lives.
+    public let layout: StoreLayout
     public let chunks: ChunkStore
     public let catalog: Catalog
 
@@ -78,6 +92,7 @@ public final class Store: Sendable {
         let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
         self.path = absolute
         let layout = StoreLayout(root: absolute)
+        self.layout = layout
         if !FileSystem.exists(layout.marker) {
             try layout.refuseIfPartial(create: create)
             guard create else {
@@ -103,7 +118,7 @@ public final class Store: Sendable {
             }
         }
         try FileSystem.makeDirectory(layout.packs)
-        try FileSystem.makeDirectory(path + "/locks")
+        try FileSystem.makeDirectory(layout.locks)
         _ = try Catalog(path: layout.catalog, folder: path, create: true)
         let info = "{\"format\": \(formatVersion), \"created\": \"\(ISO8601DateFormatter().string(from: Date()))\"}\n"
         try FileSystem.writeAtomically(Array(info.utf8), to: layout.marker)
@@ -121,8 +136,6 @@ public final class Store: Sendable {
         }
     }
 
-    var locksFolder: String { path + "/locks" }
-
     /// Why this store cannot be changed (read-only media, a full disk), or nil if it can.
     public var readOnlyReason: ReadOnlyReason? { catalog.readOnlyReason }
 
@@ -135,7 +148,7 @@ public final class Store: Sendable {
     public func lockMachine(_ machine: String, purpose: String) throws -> StoreLock {
         try Machine.validate(name: machine)
         try requireWritable("\(purpose) \(machine)")
-        return try StoreLock(path: locksFolder + "/machine-\(machine).lock", purpose: "\(purpose) \(machine)")
+        return try StoreLock(path: layout.machineLock(machine), purpose: "\(purpose) \(machine)")
     }
 
     /// A writer for new chunks; hold `lockForWriting()` while using it.
@@ -146,7 +159,7 @@ public final class Store: Sendable {
     /// The shared side of `gc.lock` every writer holds, so gc's sweep never runs under it.
     /// Waits while a sweep runs (telling `waiting`).
     public func lockForWriting(waiting: () -> Void = {}) throws -> StoreLock {
-        try StoreLock(path: locksFolder + "/gc.lock", purpose: "write", shared: true, wait: true, waiting: waiting)
+        try StoreLock(path: layout.gcLock, purpose: "write", shared: true, wait: true, waiting: waiting)
     }
 
     /// For readers that must not see a sweep (verify): the shared side of `gc.lock`, or nothing on

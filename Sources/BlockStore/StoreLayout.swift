@@ -1,17 +1,42 @@
 import Foundation
 import Core
 
-/// The files that make a store, and what is refused when some are missing.
+/// Every path under `STORE/`: each module asks this type, none builds a path of its own (the
+/// list with what each holds is the module doc of `Store`). And what is refused when the files
+/// that make a store are missing.
 ///
 /// A store is `store.json` (its format), `catalog.sqlite` (what every point is) and `packs/` (the
 /// data). Packs without a catalog are data whose meaning is lost, not an empty store: opening them
 /// as empty would list nothing, verify nothing, let gc delete every pack and let the next capture
 /// reuse their numbers. So a partial store is refused, with what is missing and how to recover.
-struct StoreLayout {
-    let root: String
-    var marker: String { root + "/store.json" }
-    var catalog: String { root + "/catalog.sqlite" }
-    var packs: String { root + "/packs" }
+public struct StoreLayout: Sendable {
+    public let root: String
+    public init(root: String) { self.root = root }
+
+    /// The store's format version (`Store.formatVersion`), written last at creation.
+    public var marker: String { root + "/store.json" }
+    /// The SQLite catalog every module keeps its tables in (`ModuleTables`).
+    public var catalog: String { root + "/catalog.sqlite" }
+    public var packs: String { root + "/packs" }
+    public func pack(_ number: Int64) -> String { packs + "/\(number).pack" }
+    /// A pack still being written.
+    public func unfinishedPack(_ number: Int64) -> String { packs + "/\(number).pack.tmp" }
+
+    public var locks: String { root + "/locks" }
+    /// One writer (capture, forget) per machine.
+    public func machineLock(_ machine: String) -> String { locks + "/machine-\(machine).lock" }
+    /// Writers hold it shared; gc's sweep holds it exclusively.
+    public var gcLock: String { locks + "/gc.lock" }
+    /// One scheduler (`serve`) per store.
+    public var schedulerLock: String { locks + "/scheduler.lock" }
+
+    /// Work files of a running operation (a libvirt domain's disk copied for capture).
+    public var tmp: String { root + "/tmp" }
+    /// Standbys: one folder per machine.
+    public var standby: String { root + "/standby" }
+    public func standby(machine: String) -> String { standby + "/" + machine }
+    /// The screenshots of a machine's boot tests.
+    public func screenshots(machine: String) -> String { standby(machine: machine) + "/screenshots" }
 
     /// Pack files (`N.pack`, `N.pack.tmp`) under `packs/`, and their total size.
     func packFiles() -> (count: Int, bytes: Int64) {

@@ -28,7 +28,7 @@ public enum DomainDiskCopy {
         guard let disk = firstDiskTarget(xml) else {
             throw UnderstudyError(.unsupported, "libvirt domain \(name) has no disk to capture")
         }
-        let folder = store.path + "/tmp"
+        let folder = store.layout.tmp
         try FileSystem.makeDirectory(folder, mode: 0o755)
         chmod(folder, 0o755)
         let file = folder + "/\(name)-\(disk)-\(UUID().uuidString.prefix(8)).raw"

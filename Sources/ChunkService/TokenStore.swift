@@ -22,7 +22,7 @@ public final class TokenStore: Sendable {
     static let prefix = "ust_"
 
     public init(store: Store) throws {
-        path = store.path + "/catalog.sqlite"
+        path = store.layout.catalog
         db = try ModuleTables.open(store: store, prefix: "service-", known: Self.known, what: "token table") { migrator in
             migrator.registerMigration("service-v1") { db in
                 try db.create(table: "token") { t in

@@ -4,81 +4,73 @@ internal import GRDB
 import Core
 
 /// The `JobStore` kept in the store's SQLite catalog (`STORE/catalog.sqlite`), beside the tables
-/// `Catalog` owns:
+/// `Catalog` owns, under migrations of its own (`schedule-v1`, ...; `ModuleTables`):
 ///
 /// ```
 /// schedule (machine, kind) → cron, enabled, since, last_fired
 /// job_run  id, machine, kind, scheduled_for, started, finished, outcome, message, seconds
-/// module_version (module, version)   this module's schema version, row 'schedule'
 /// ```
 /// Times are seconds since 1970 (REAL), as in `Catalog`.
 ///
-/// Why not a second GRDB `DatabaseMigrator`: migrators share the `grdb_migrations` table, and
-/// `Catalog` refuses a database listing a migration it does not know (`hasBeenSuperseded`, its
-/// guard against newer stores). So this module versions its own tables in `module_version`,
-/// and likewise refuses a newer schema of its own.
+/// Stores written before the one migration scheme versioned these tables in a table of their
+/// own, `module_version` (row `schedule`, version 1): `schedule-v1` adopts tables it finds there
+/// and retires the row; a version above 1 there was written by a newer Understudy and is refused.
 public final class ScheduleStore: JobStore {
     public let path: String
     private let db: DatabasePool
-
-    /// The schema steps; the module's version is how many have run.
-    private static let migrations: [@Sendable (Database) throws -> Void] = [
-        { db in
-            try db.create(table: "schedule") { t in
-                t.column("machine", .text).notNull()
-                t.column("kind", .text).notNull()
-                t.column("cron", .text).notNull()
-                t.column("enabled", .boolean).notNull()
-                t.column("since", .double).notNull()
-                t.column("last_fired", .double)
-                t.primaryKey(["machine", "kind"])
-            }
-            try db.create(table: "job_run") { t in
-                t.autoIncrementedPrimaryKey("id")
-                t.column("machine", .text).notNull()
-                t.column("kind", .text).notNull()
-                t.column("scheduled_for", .double).notNull()
-                t.column("started", .double).notNull()
-                t.column("finished", .double)
-                t.column("outcome", .text).notNull()
-                t.column("message", .text)
-                t.column("seconds", .double)
-            }
-            try db.create(index: "job_run_machine", on: "job_run", columns: ["machine", "kind", "id"])
-        },
-    ]
+    static let known: Set<String> = ["schedule-v1"]
 
     /// Opens (and creates or upgrades the tables in) the SQLite database at `path`.
-    public init(path: String) throws {
-        self.path = path
-        do {
-            var config = Configuration()
-            config.busyMode = .timeout(60)
-            config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
-            db = try DatabasePool(path: path, configuration: config)
-            try db.write { db in try Self.migrate(db, path: path) }
-        } catch let error as UnderstudyError {
-            throw error
-        } catch {
-            throw Self.map(error, path: path)
-        }
+    public convenience init(path: String) throws {
+        try self.init(path: path, readOnlyReason: nil)
     }
 
     /// The schedule tables of an opened store, in its catalog.
     public convenience init(store: Store) throws {
-        try self.init(path: store.catalog.path)
+        try self.init(path: store.layout.catalog, readOnlyReason: store.readOnlyReason)
     }
 
-    private static func migrate(_ db: Database, path: String) throws {
-        try db.execute(sql: "CREATE TABLE IF NOT EXISTS module_version (module TEXT PRIMARY KEY NOT NULL, version INTEGER NOT NULL)")
-        let version = try Int.fetchOne(db, sql: "SELECT version FROM module_version WHERE module = 'schedule'") ?? 0
-        guard version <= migrations.count else {
-            throw UnderstudyError(.newerFormat, "the schedule tables in \(path) were written by a newer Understudy (version \(version)); upgrade to use this store",
-                             at: .init(path: path))
+    private init(path: String, readOnlyReason: ReadOnlyReason?) throws {
+        self.path = path
+        db = try ModuleTables.open(path: path, readOnlyReason: readOnlyReason, prefix: "schedule-", known: Self.known,
+                                   what: "schedule tables") { migrator in
+            migrator.registerMigration("schedule-v1") { db in try Self.createTables(db, path: path) }
         }
-        for step in migrations[version...] { try step(db) }
-        try db.execute(sql: "INSERT OR REPLACE INTO module_version (module, version) VALUES ('schedule', ?)",
-                       arguments: [migrations.count])
+    }
+
+    private static func createTables(_ db: Database, path: String) throws {
+        if try db.tableExists("module_version") {
+            let version = try Int.fetchOne(db, sql: "SELECT version FROM module_version WHERE module = 'schedule'") ?? 0
+            guard version <= 1 else {
+                throw UnderstudyError(.newerFormat, "the schedule tables in \(path) were written by a newer Understudy (version \(version)); upgrade to use this store",
+                                 at: .init(path: path))
+            }
+            try db.execute(sql: "DELETE FROM module_version WHERE module = 'schedule'")
+            if try Int.fetchOne(db, sql: "SELECT count(*) FROM module_version") == 0 {
+                try db.drop(table: "module_version")
+            }
+        }
+        try db.create(table: "schedule", options: .ifNotExists) { t in
+            t.column("machine", .text).notNull()
+            t.column("kind", .text).notNull()
+            t.column("cron", .text).notNull()
+            t.column("enabled", .boolean).notNull()
+            t.column("since", .double).notNull()
+            t.column("last_fired", .double)
+            t.primaryKey(["machine", "kind"])
+        }
+        try db.create(table: "job_run", options: .ifNotExists) { t in
+            t.autoIncrementedPrimaryKey("id")
+            t.column("machine", .text).notNull()
+            t.column("kind", .text).notNull()
+            t.column("scheduled_for", .double).notNull()
+            t.column("started", .double).notNull()
+            t.column("finished", .double)
+            t.column("outcome", .text).notNull()
+            t.column("message", .text)
+            t.column("seconds", .double)
+        }
+        try db.create(index: "job_run_machine", on: "job_run", columns: ["machine", "kind", "id"], options: .ifNotExists)
     }
 
     // MARK: schedules

@@ -44,7 +44,7 @@ public struct UnderstudyServer: Sendable {
 
     public func run() async throws {
         // One scheduler per store: a second `serve` would run every job twice.
-        let lock = try StoreLock(path: store.path + "/locks/scheduler.lock", purpose: "run the scheduler")
+        let lock = try StoreLock(path: store.layout.schedulerLock, purpose: "run the scheduler")
         defer { withExtendedLifetime(lock) {} }
         let jobs = JobRunner(store: store)
         defer { jobs.shutdown() }

@@ -40,7 +40,7 @@ public final class StandbyCatalog: Sendable {
     static let known: Set<String> = ["standby-v1"]
 
     public init(store: Store) throws {
-        path = store.path + "/catalog.sqlite"
+        path = store.layout.catalog
         db = try ModuleTables.open(store: store, prefix: "standby-", known: Self.known, what: "standby tables") { migrator in
             migrator.registerMigration("standby-v1") { db in
                 try db.create(table: "profile") { t in

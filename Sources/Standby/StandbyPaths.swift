@@ -12,9 +12,9 @@ public struct StandbyPaths: Sendable {
 
     public init(store: Store, machine: String) throws {
         self.machine = machine
-        let root = store.path + "/standby"
-        folder = root + "/" + machine
-        for dir in [store.path, root, folder] {
+        folder = store.layout.standby(machine: machine)
+        screenshots = store.layout.screenshots(machine: machine)
+        for dir in [store.path, store.layout.standby, folder] {
             try FileSystem.makeDirectory(dir, mode: 0o755)
             chmod(dir, 0o755)
         }
@@ -24,5 +24,5 @@ public struct StandbyPaths: Sendable {
     public var overlay: String { folder + "/overlay.qcow2" }
     public var serialLog: String { folder + "/serial.log" }
     public var nvram: String { folder + "/nvram.fd" }
-    public var screenshots: String { folder + "/screenshots" }
+    public let screenshots: String
 }

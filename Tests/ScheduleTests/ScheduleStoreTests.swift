@@ -31,12 +31,63 @@ struct ScheduleStoreTests {
         let path = dir.file("catalog.sqlite")
         _ = try ScheduleStore(path: path)
         let queue = try DatabaseQueue(path: path)
-        try queue.write { try $0.execute(sql: "UPDATE module_version SET version = 99 WHERE module = 'schedule'") }
+        try queue.write { try $0.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('schedule-v99')") }
         #expect {
             _ = try ScheduleStore(path: path)
         } throws: { error in
             (error as? UnderstudyError)?.code == .newerFormat
         }
+    }
+
+    /// Writes the schedule tables as releases before the one migration scheme did: versioned in
+    /// `module_version`, not in `grdb_migrations`.
+    private func writeOldScheme(_ path: String, version: Int) throws {
+        let queue = try DatabaseQueue(path: path)
+        try queue.write { db in
+            try db.execute(sql: """
+                CREATE TABLE module_version (module TEXT PRIMARY KEY NOT NULL, version INTEGER NOT NULL);
+                CREATE TABLE "schedule" ("machine" TEXT NOT NULL, "kind" TEXT NOT NULL, "cron" TEXT NOT NULL, "enabled" BOOLEAN NOT NULL,
+                    "since" DOUBLE NOT NULL, "last_fired" DOUBLE, PRIMARY KEY ("machine", "kind"));
+                CREATE TABLE "job_run" ("id" INTEGER PRIMARY KEY AUTOINCREMENT, "machine" TEXT NOT NULL, "kind" TEXT NOT NULL,
+                    "scheduled_for" DOUBLE NOT NULL, "started" DOUBLE NOT NULL, "finished" DOUBLE, "outcome" TEXT NOT NULL,
+                    "message" TEXT, "seconds" DOUBLE);
+                CREATE INDEX "job_run_machine" ON "job_run"("machine", "kind", "id");
+                INSERT INTO schedule VALUES ('web', 'build', '0 2 * * *', 1, 1735689600, NULL);
+                INSERT INTO job_run (machine, kind, scheduled_for, started, finished, outcome, message, seconds)
+                    VALUES ('web', 'build', 1735783200, 1735783200, 1735783260, 'succeeded', 'done', 60);
+                """)
+            try db.execute(sql: "INSERT INTO module_version VALUES ('schedule', ?)", arguments: [version])
+        }
+    }
+
+    @Test func adoptsTablesOfTheOldScheme() throws {
+        let dir = TempDir("schedule-old-scheme")
+        let path = dir.file("catalog.sqlite")
+        try writeOldScheme(path, version: 1)
+        let jobs = try ScheduleStore(path: path)
+        #expect(try jobs.schedules().map(\.cron.source) == ["0 2 * * *"])
+        #expect(try jobs.runs(machine: "web", limit: 10).map(\.message) == ["done"])
+        let queue = try DatabaseQueue(path: path)
+        let (oldTable, migrations) = try queue.read { db in
+            (try db.tableExists("module_version"), try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations"))
+        }
+        #expect(!oldTable, "the old version table was not retired")
+        #expect(migrations == ["schedule-v1"])
+        #expect(try ScheduleStore(path: path).schedules().count == 1, "a second open changed something")
+    }
+
+    @Test func refusesNewerTablesOfTheOldScheme() throws {
+        let dir = TempDir("schedule-old-newer")
+        let path = dir.file("catalog.sqlite")
+        try writeOldScheme(path, version: 2)
+        #expect {
+            _ = try ScheduleStore(path: path)
+        } throws: { error in
+            (error as? UnderstudyError)?.code == .newerFormat
+        }
+        let queue = try DatabaseQueue(path: path)
+        let version = try queue.read { try Int.fetchOne($0, sql: "SELECT version FROM module_version") }
+        #expect(version == 2, "the refused catalog was changed")
     }
 
     @Test func claimMovesOnlyForward() throws {
