@@ -4,60 +4,22 @@ import Synchronization
 import Core
 public import ChunkFormat
 
-/// The chunks of a store: records in pack files under `packs/`, located through the catalog's
-/// chunk table. Every read of a chunk's content verifies its SHA-256 name.
+/// The chunks of a store: records in packs (`PackStorage`), located through the catalog's chunk
+/// table. Every read of a chunk's content verifies its SHA-256 name.
 public final class ChunkStore: Sendable {
-    public let root: String
+    public let storage: any PackStorage
     let catalog: Catalog
-    /// Open pack files, kept until gc removes or rewrites the pack (`file(ofPack:)`), each with
-    /// when it was last seen linked.
-    private let open = Mutex<[Int64: (file: FileDescriptor, seen: ContinuousClock.Instant)]>([:])
     /// Locations looked up in batches by `prefetch`, so per-chunk reads need no query.
     private let cached = Mutex<[ChunkID: ChunkLocation]>([:])
 
-    init(root: String, catalog: Catalog) {
-        self.root = root
+    init(storage: any PackStorage, catalog: Catalog) {
+        self.storage = storage
         self.catalog = catalog
     }
 
-    static let maxOpenPacks = 256
-
-    /// How often a cached pack is checked for having been unlinked (one `fstat`, not one per read).
-    static let unlinkCheckInterval = Duration.seconds(1)
-
-    private static func isUnlinked(_ file: FileDescriptor) -> Bool {
-        var st = stat()
-        return fstat(file.fd, &st) == 0 && st.st_nlink == 0
-    }
-
-    public func path(ofPack pack: Int64) -> String { root + "/\(pack).pack" }
-    func tempPath(ofPack pack: Int64) -> String { root + "/\(pack).pack.tmp" }
-
-    func file(ofPack pack: Int64) throws -> FileDescriptor {
-        let now = ContinuousClock.now
-        if let cached = open.withLock({ $0[pack] }) {
-            if now - cached.seen < Self.unlinkCheckInterval { return cached.file }
-            // A pack gc rewrote is unlinked; holding it open would keep its space from the file
-            // system for as long as a long-running reader (the chunk service) lives.
-            if !Self.isUnlinked(cached.file) {
-                open.withLock { if $0[pack]?.file === cached.file { $0[pack]?.seen = now } }
-                return cached.file
-            }
-            open.withLock { if $0[pack]?.file === cached.file { $0[pack] = nil } }
-        }
-        let file = try FileDescriptor(path: path(ofPack: pack), flags: O_RDONLY)
-        return open.withLock { table in
-            if let existing = table[pack] { return existing.file }
-            // Bounded: a store of thousands of packs must not exhaust file descriptors.
-            if table.count >= Self.maxOpenPacks { table.removeAll(keepingCapacity: true) }
-            table[pack] = (file, now)
-            return file
-        }
-    }
-
-    /// Closes `packs` if open (gc removed or rewrote them), so their space goes back at once.
-    func close(packs: some Sequence<Int64>) {
-        open.withLock { table in for pack in packs { table[pack] = nil } }
+    /// A number for a new pack: above every pack the catalog or the storage has.
+    func newPack() throws -> Int64 {
+        try catalog.newPack(above: storage.packs().max() ?? 0)
     }
 
     public func location(of id: ChunkID) throws -> ChunkLocation? {
@@ -86,32 +48,30 @@ public final class ChunkStore: Sendable {
     /// gone: the chunk is then looked up again and read where it lives now.
     public func readStored(at location: ChunkLocation, id: ChunkID, into buffer: UnsafeMutableRawPointer) throws {
         var location = location
-        let file: FileDescriptor
+        let n: Int
         do {
-            file = try self.file(ofPack: location.pack)
+            n = try storage.read(location.pack, at: location.offset, count: location.length, into: buffer)
         } catch let error as UnderstudyError where error.code == .notFound {
             cached.withLock { _ = $0.removeValue(forKey: id) }
             guard let moved = try catalog.locations([id])[id], moved.pack != location.pack, moved.length == location.length else { throw error }
             location = moved
-            file = try self.file(ofPack: location.pack)
+            n = try storage.read(location.pack, at: location.offset, count: location.length, into: buffer)
         }
-        let n = try file.read(into: buffer, count: location.length, at: location.offset)
-        guard n == location.length else {
-            throw UnderstudyError(.corruptChunk, "chunk \(id.hex) is cut short: pack \(location.pack) ends inside it",
-                             at: .init(chunk: id.hex, path: path(ofPack: location.pack)))
-        }
+        guard n == location.length else { throw cutShort(id, location) }
     }
 
     /// The whole record at a known location: its `PackRecord` header, then the frame.
     func storedRecord(at location: ChunkLocation, id: ChunkID) throws -> [UInt8] {
         let start = location.offset - Int64(PackRecord.headerSize)
         var out = [UInt8](repeating: 0, count: PackRecord.headerSize + location.length)
-        let n = try out.withUnsafeMutableBytes { try self.file(ofPack: location.pack).read(into: $0.baseAddress!, count: $0.count, at: start) }
-        guard n == out.count else {
-            throw UnderstudyError(.corruptChunk, "chunk \(id.hex) is cut short: pack \(location.pack) ends inside it",
-                             at: .init(chunk: id.hex, path: path(ofPack: location.pack)))
-        }
+        let n = try out.withUnsafeMutableBytes { try storage.read(location.pack, at: start, count: $0.count, into: $0.baseAddress!) }
+        guard n == out.count else { throw cutShort(id, location) }
         return out
+    }
+
+    private func cutShort(_ id: ChunkID, _ location: ChunkLocation) -> UnderstudyError {
+        UnderstudyError(.corruptChunk, "chunk \(id.hex) is cut short: pack \(location.pack) ends inside it",
+                        at: .init(chunk: id.hex, path: storage.name(of: location.pack)))
     }
 
     /// Every stored chunk with its location, in pack order.

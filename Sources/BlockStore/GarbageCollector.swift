@@ -72,7 +72,7 @@ extension Store {
         // A pack file gets its row before it is created, and gc deletes a row only after the
         // file: a file without a row is not this catalog's (one put back from an older backup).
         let rows = try catalog.packIDs()
-        let files = PackFiles.numbers(in: chunks.root)
+        let files = try chunks.storage.packs()
         report.unknownPacks = files.subtracting(rows).sorted()
         if !dryRun {
             // Rows first: a crash after this leaves only bytes no row names, which the sweep below
@@ -83,11 +83,11 @@ extension Store {
         var blockSize: Int64 = 4096
         for pack in live.keys.sorted() where files.contains(pack) {
             let extents = live[pack]!.map { Self.extent($0.location) }
-            let usage = try sweep(pack, live: extents, dryRun: dryRun)
+            let usage = try chunks.storage.punch(pack, keeping: extents, dryRun: dryRun)
             report.punchedBytes += usage.punched
             report.packBytes += usage.allocated
             report.minimumPackBytes += usage.minimum
-            blockSize = usage.blockSize
+            blockSize = usage.unit
             candidates.append(.init(pack: pack, live: live[pack]!, allocated: usage.allocated - (dryRun ? usage.punched : 0),
                                     minimum: usage.minimum, liveBytes: extents.reduce(0) { $0 + $1.end - $1.start }))
         }
@@ -106,9 +106,9 @@ extension Store {
                 report.minimumPackBytes -= old.minimum
             }
             for pack in outcome.newPacks {
-                let sweep = try PackSweep(path: chunks.path(ofPack: pack), punching: false)
-                report.packBytes += try sweep.allocated()
-                report.minimumPackBytes += sweep.touched(by: [.init(start: 0, end: sweep.size)])
+                let space = try chunks.storage.punch(pack.number, keeping: [PackExtent(start: 0, end: pack.bytes)], dryRun: true)
+                report.packBytes += space.allocated
+                report.minimumPackBytes += space.minimum
             }
         }
         // Packs with no live record: emptied now or by an interrupted gc, or left by failed
@@ -116,12 +116,7 @@ extension Store {
         let empty = rows.filter { live[$0] == nil }.sorted()
         report.removedPacks = empty.filter(files.contains).count
         if !dryRun {
-            for pack in empty {
-                unlink(chunks.path(ofPack: pack))
-                unlink(chunks.tempPath(ofPack: pack))
-            }
-            chunks.close(packs: empty)
-            try FileSystem.syncDirectory(chunks.root)
+            try chunks.storage.delete(empty)
             try catalog.deletePacks(empty)
             report.catalogBytesFreed = catalog.shrink()
         }
@@ -129,23 +124,8 @@ extension Store {
         return report
     }
 
-    private static func extent(_ location: ChunkLocation) -> PackSweep.Extent {
-        PackSweep.Extent(start: location.offset - Int64(PackRecord.headerSize), end: location.offset + Int64(location.length))
-    }
-
-    /// Punches out every gap between the live records of `pack`; returns the bytes freed and
-    /// the pack's space afterwards.
-    private func sweep(_ pack: Int64, live: [PackSweep.Extent], dryRun: Bool) throws
-        -> (punched: Int64, allocated: Int64, minimum: Int64, blockSize: Int64) {
-        let sweep = try PackSweep(path: chunks.path(ofPack: pack), punching: !dryRun)
-        var punched: Int64 = 0
-        for gap in sweep.gaps(between: live) {
-            let bytes = try sweep.freeable(gap)
-            guard bytes > 0 else { continue }
-            punched += bytes
-            if !dryRun { try sweep.punch(gap) }
-        }
-        return (punched, try sweep.allocated(), sweep.touched(by: live), sweep.blockSize)
+    private static func extent(_ location: ChunkLocation) -> PackExtent {
+        PackExtent(start: location.offset - Int64(PackRecord.headerSize), end: location.offset + Int64(location.length))
     }
 
     /// Adds every chunk of every point not yet in `points` to `marked`. Never sweep after a partial

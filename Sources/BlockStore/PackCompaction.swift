@@ -13,8 +13,8 @@ import ChunkFormat
 /// record needs is at most `maxUnused` of what the live records take.
 ///
 /// Crash safety, with gc's exclusive lock held (no writer runs):
-/// 1. the new pack gets its catalog row, is written as `N.pack.tmp`, fdatasync'ed, renamed, and
-///    the folder synced — a crash here leaves a pack with no chunk row, which the next gc deletes;
+/// 1. the new pack gets its catalog row, is written and published (for files: `N.pack.tmp`,
+///    fdatasync'ed, renamed, the folder synced) — a crash here leaves a pack with no chunk row, which the next gc deletes;
 /// 2. one transaction moves the rows of every copied chunk (only if each row still names the old
 ///    record) — a crash after it leaves old packs with no chunk row, which the next gc deletes;
 /// 3. the old files, then their rows, are deleted.
@@ -56,7 +56,8 @@ struct PackCompaction {
     /// What a rewrite did.
     struct Outcome {
         var packs: [Int64] = []
-        var newPacks: [Int64] = []
+        /// The new packs and their sizes.
+        var newPacks: [(number: Int64, bytes: Int64)] = []
         var copiedBytes: Int64 = 0
         /// Packs left alone because a live record in them is damaged.
         var damaged: [String] = []
@@ -67,8 +68,7 @@ struct PackCompaction {
 
     /// A new pack being filled: its number, file, and the rows to move once it is durable.
     private struct Output {
-        var pack: Int64
-        var file: FileDescriptor
+        var pack: any PackOutput
         var size: Int64 = 0
         var moves: [(id: ChunkID, from: ChunkLocation, to: ChunkLocation)] = []
         var sources: [Int64] = []
@@ -91,8 +91,8 @@ struct PackCompaction {
                 }
                 if output == nil { output = try open() }
                 for (record, (id, location)) in zip(records, candidate.live) {
-                    try record.withUnsafeBytes { try output!.file.write($0, at: output!.size) }
-                    let to = ChunkLocation(pack: output!.pack, offset: output!.size + Int64(PackRecord.headerSize),
+                    try record.withUnsafeBytes { try output!.pack.write($0, at: output!.size) }
+                    let to = ChunkLocation(pack: output!.pack.number, offset: output!.size + Int64(PackRecord.headerSize),
                                            length: location.length, plainLength: location.plainLength)
                     output!.moves.append((id, location, to))
                     output!.size += Int64(record.count)
@@ -105,23 +105,22 @@ struct PackCompaction {
             }
             if let last = output { try publish(last, into: &outcome) }
         } catch {
-            if let output { unlink(chunks.tempPath(ofPack: output.pack)) }
+            if let output { try? chunks.storage.delete([output.pack.number]) }
             throw error
         }
         return outcome
     }
 
-    /// Step 1's start: a catalog row, then the file (O_EXCL, as every pack).
+    /// Step 1's start: a catalog row, then the pack (create-only, as every pack).
     private func open() throws -> Output {
-        let pack = try catalog.newPack(above: PackFiles.numbers(in: chunks.root).max() ?? 0)
-        return Output(pack: pack, file: try FileDescriptor(path: chunks.tempPath(ofPack: pack), flags: O_WRONLY | O_CREAT | O_EXCL))
+        Output(pack: try chunks.storage.create(try chunks.newPack()))
     }
 
     /// The whole record of a live chunk, after checking its header and content.
     private func checkedRecord(_ id: ChunkID, _ location: ChunkLocation, _ decompressor: Decompressor) throws -> [UInt8] {
         let record = try chunks.storedRecord(at: location, id: id)
         if let problem = PackFormat.headerProblem(record[0..<PackRecord.headerSize], id: id, location: location) {
-            throw UnderstudyError(.corruptChunk, problem, at: .init(chunk: id.hex, path: chunks.path(ofPack: location.pack)))
+            throw UnderstudyError(.corruptChunk, problem, at: .init(chunk: id.hex, path: chunks.storage.name(of: location.pack)))
         }
         var plain = [UInt8](repeating: 0, count: location.plainLength)
         try record.withUnsafeBytes { raw in
@@ -134,17 +133,13 @@ struct PackCompaction {
 
     /// Steps 1 (the rest), 2 and 3 for a filled new pack.
     private func publish(_ output: Output, into outcome: inout Outcome) throws {
-        let temp = chunks.tempPath(ofPack: output.pack)
-        if fdatasync(output.file.fd) != 0 { throw UnderstudyError.errno("fdatasync", path: temp) }
-        try FileSystem.rename(temp, to: chunks.path(ofPack: output.pack))
-        try FileSystem.syncDirectory(chunks.root)
+        try output.pack.publish()
+        try chunks.storage.syncPublished()
         try catalog.moveChunks(output.moves)
-        for pack in output.sources { unlink(chunks.path(ofPack: pack)) }
-        chunks.close(packs: output.sources)
-        try FileSystem.syncDirectory(chunks.root)
+        try chunks.storage.delete(output.sources)
         try catalog.deletePacks(output.sources)
         outcome.packs += output.sources
-        outcome.newPacks.append(output.pack)
+        outcome.newPacks.append((output.pack.number, output.size))
         outcome.copiedBytes += output.size
     }
 }

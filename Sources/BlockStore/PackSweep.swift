@@ -13,12 +13,6 @@ struct PackSweep {
     private static let seekData: Int32 = 3
     private static let seekHole: Int32 = 4
 
-    /// A record's extent in its pack: header and frame.
-    struct Extent {
-        var start: Int64
-        var end: Int64
-    }
-
     let path: String
     let file: FileDescriptor
     let blockSize: Int64
@@ -35,20 +29,20 @@ struct PackSweep {
     }
 
     /// The gaps between `live` extents (sorted by start), up to the end of the file.
-    func gaps(between live: [Extent]) -> [Extent] {
-        var out: [Extent] = []
+    func gaps(between live: [PackExtent]) -> [PackExtent] {
+        var out: [PackExtent] = []
         var at: Int64 = 0
         for extent in live {
-            if extent.start > at { out.append(Extent(start: at, end: extent.start)) }
+            if extent.start > at { out.append(PackExtent(start: at, end: extent.start)) }
             at = max(at, extent.end)
         }
-        if size > at { out.append(Extent(start: at, end: size)) }
+        if size > at { out.append(PackExtent(start: at, end: size)) }
         return out
     }
 
     /// Allocated bytes in the whole blocks inside `gap` (the partial blocks at its edges hold
     /// live bytes of the neighbouring records and cannot be freed).
-    func freeable(_ gap: Extent) throws -> Int64 {
+    func freeable(_ gap: PackExtent) throws -> Int64 {
         let first = (gap.start + blockSize - 1) / blockSize * blockSize
         let last = gap.end / blockSize * blockSize
         guard first < last else { return 0 }
@@ -71,7 +65,7 @@ struct PackSweep {
     }
 
     /// The blocks `live` extents (sorted by start) touch, in bytes.
-    func touched(by live: [Extent]) -> Int64 {
+    func touched(by live: [PackExtent]) -> Int64 {
         var total: Int64 = 0
         var covered: Int64 = 0  // blocks before this offset are counted
         for extent in live where extent.end > extent.start {
@@ -91,7 +85,7 @@ struct PackSweep {
     }
 
     /// Punches `gap` out (its partial edge blocks are zeroed, whole blocks freed).
-    func punch(_ gap: Extent) throws {
+    func punch(_ gap: PackExtent) throws {
         try file.punchHole(offset: gap.start, length: gap.end - gap.start)
     }
 }

@@ -6,16 +6,16 @@ public import ChunkFormat
 
 /// Writes one writer's (a capture's) new chunks into pack files of its own.
 ///
-/// Records are appended with `pwrite` from any thread; a full pack is made durable (`fdatasync`)
-/// and renamed from `N.pack.tmp` to `N.pack` on a background thread while the capture goes on.
+/// Records are appended from any thread; a full pack is published (made durable: for files,
+/// `fdatasync` and a rename from `N.pack.tmp` to `N.pack`) on a background thread while the
+/// capture goes on.
 /// Nothing refers to a chunk until `finish()` has synced every pack and the writer's commit has
 /// recorded the chunk rows with the point, so a crash at any moment leaves only unreferenced
 /// packs, which gc removes.
 public final class PackWriter: Sendable {
     private let chunks: ChunkStore
     private struct Current {
-        var pack: Int64
-        var file: FileDescriptor
+        var output: any PackOutput
         var size: Int64
     }
     private struct State {
@@ -50,26 +50,25 @@ public final class PackWriter: Sendable {
     /// Appends a claimed chunk: `record` is its whole pack record (`PackRecordBuilder`).
     public func append(_ id: ChunkID, record: UnsafeRawBufferPointer, plainLength: Int) throws {
         let frameLength = record.count - PackRecord.headerSize
-        let (file, offset, pack) = try reserve(record.count)
-        try file.write(record, at: offset)
+        let (output, offset) = try reserve(record.count)
+        try output.write(record, at: offset)
+        let pack = output.number
         let location = ChunkLocation(pack: pack, offset: offset + Int64(PackRecord.headerSize), length: frameLength, plainLength: plainLength)
         state.withLock { $0.written.append(StoredChunk(id: id, location: location)) }
     }
 
     /// Takes the next `bytes` of the current pack, opening a new pack if there is none.
-    private func reserve(_ bytes: Int) throws -> (FileDescriptor, Int64, Int64) {
+    private func reserve(_ bytes: Int) throws -> (any PackOutput, Int64) {
         let chunks = self.chunks
-        return try state.withLock { s throws -> (FileDescriptor, Int64, Int64) in
+        return try state.withLock { s throws -> (any PackOutput, Int64) in
             if s.current == nil {
-                let pack = try chunks.catalog.newPack(above: PackFiles.numbers(in: chunks.root).max() ?? 0)
-                // O_EXCL: a pack file is never written over, whatever the catalog says.
-                let file = try FileDescriptor(path: chunks.tempPath(ofPack: pack), flags: O_WRONLY | O_CREAT | O_EXCL)
+                let pack = try chunks.newPack()
                 s.packs.append(pack)
-                s.current = Current(pack: pack, file: file, size: 0)
+                s.current = Current(output: try chunks.storage.create(pack), size: 0)
             }
             let c = s.current!
             s.current!.size += Int64(bytes)
-            return (c.file, c.size, c.pack)
+            return (c.output, c.size)
         }
     }
 
@@ -87,8 +86,7 @@ public final class PackWriter: Sendable {
     private func seal(_ pack: Current) {
         DispatchQueue.global().async(group: syncing) { [self] in
             do {
-                if fdatasync(pack.file.fd) != 0 { throw UnderstudyError.errno("fdatasync", path: pack.file.path) }
-                try FileSystem.rename(chunks.tempPath(ofPack: pack.pack), to: chunks.path(ofPack: pack.pack))
+                try pack.output.publish()
             } catch {
                 syncError.withLock { if $0 == nil { $0 = error.located(.init()) } }
             }
@@ -100,7 +98,7 @@ public final class PackWriter: Sendable {
         if let last = state.withLock({ s -> Current? in defer { s.current = nil }; return s.current }) { seal(last) }
         syncing.wait()
         if let error = syncError.withLock({ $0 }) { throw error }
-        try FileSystem.syncDirectory(chunks.root)
+        try chunks.storage.syncPublished()
         return state.withLock { $0.written }
     }
 
@@ -108,9 +106,6 @@ public final class PackWriter: Sendable {
     public func abandon() {
         state.withLock { $0.current = nil }
         syncing.wait()
-        for pack in state.withLock({ $0.packs }) {
-            unlink(chunks.tempPath(ofPack: pack))
-            unlink(chunks.path(ofPack: pack))
-        }
+        try? chunks.storage.delete(state.withLock { $0.packs })
     }
 }

@@ -88,7 +88,8 @@ public final class Store: Sendable {
     /// refused, never completed or recreated: that would hide, then destroy, what it holds.
     /// A store whose folder or file system cannot be written (read-only media, a full disk) opens
     /// read-only: it lists, verifies and restores, and says why when asked to change.
-    public init(path: String, create: Bool) throws {
+    /// `storage` makes the pack storage (`LocalPackStorage`, files under `packs/`, unless given).
+    public init(path: String, create: Bool, storage: ((StoreLayout) -> any PackStorage)? = nil) throws {
         let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
         self.path = absolute
         let layout = StoreLayout(root: absolute)
@@ -104,7 +105,7 @@ public final class Store: Sendable {
         try Self.checkFormat(layout.marker)
         try layout.refuseWithoutCatalog()
         catalog = try Catalog(path: layout.catalog, folder: absolute)
-        chunks = ChunkStore(root: layout.packs, catalog: catalog)
+        chunks = ChunkStore(storage: storage?(layout) ?? LocalPackStorage(layout: layout), catalog: catalog)
     }
 
     /// Folders, then the catalog, then `store.json` last: the marker says the store is complete.

@@ -25,8 +25,12 @@ public struct ChunkID: Hashable, Sendable, Comparable, CustomStringConvertible {
 
     public init?(bytes: some Collection<UInt8>) {
         guard bytes.count == 32 else { return nil }
-        let array = Array(bytes)
-        self = array.withUnsafeBytes { ChunkID(bytes: $0.baseAddress!) }
+        // Contiguous bytes (an array, a slice of one) are read in place: no copy per chunk.
+        if let id = bytes.withContiguousStorageIfAvailable({ ChunkID(bytes: UnsafeRawPointer($0.baseAddress!)) }) {
+            self = id
+        } else {
+            self = Array(bytes).withUnsafeBytes { ChunkID(bytes: $0.baseAddress!) }
+        }
     }
 
     /// Parses 64 hex digits.

@@ -14,12 +14,6 @@ public enum PackRecord {
     public static let magic: [UInt8] = Array("UCHK".utf8)
     public static let headerSize = 48
 
-    public static func header(id: ChunkID, frameLength: Int, plainLength: Int) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: headerSize)
-        out.withUnsafeMutableBytes { writeHeader(to: $0.baseAddress!, id: id, frameLength: frameLength, plainLength: plainLength) }
-        return out
-    }
-
     /// Writes the `headerSize` bytes of a header at `to`.
     public static func writeHeader(to: UnsafeMutableRawPointer, id: ChunkID, frameLength: Int, plainLength: Int) {
         magic.withUnsafeBytes { to.copyMemory(from: $0.baseAddress!, byteCount: 4) }

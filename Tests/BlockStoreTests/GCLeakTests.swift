@@ -6,10 +6,10 @@ import ChunkFormat
 
 /// Bytes the pack files hold on disk (allocated blocks, as `du` counts them).
 func allocatedPackBytes(_ store: Store) -> Int64 {
-    let names = (try? FileManager.default.contentsOfDirectory(atPath: store.chunks.root)) ?? []
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: store.layout.packs)) ?? []
     return names.reduce(0) { total, name in
         var st = stat()
-        return stat(store.chunks.root + "/" + name, &st) == 0 ? total + Int64(st.st_blocks) * 512 : total
+        return stat(store.layout.packs + "/" + name, &st) == 0 ? total + Int64(st.st_blocks) * 512 : total
     }
 }
 

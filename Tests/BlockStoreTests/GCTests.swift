@@ -45,7 +45,7 @@ struct GCTests {
         let a = try t.capture("m", disk)
         try Disks.mutate(disk, seed: 35, writes: 30)
         let b = try t.capture("m", disk)
-        let pack = t.store.chunks.path(ofPack: 1)
+        let pack = t.store.layout.pack(1)
         func allocated() -> Int64 { var st = stat(); stat(pack, &st); return Int64(st.st_blocks) * 512 }
         let before = allocated()
         _ = try t.store.forget(machine: "m", point: a.id!)

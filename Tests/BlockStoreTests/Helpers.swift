@@ -11,8 +11,8 @@ final class TestStore: @unchecked Sendable {
     let dir = TempDir("store")
     let store: Store
 
-    init() throws {
-        store = try Store(path: dir.file("store"), create: true)
+    init(storage: ((StoreLayout) -> any PackStorage)? = nil) throws {
+        store = try Store(path: dir.file("store"), create: true, storage: storage)
     }
 
     func capture(_ machine: String, _ source: String, blockSize: Int? = nil) throws -> RecoveryPoint {
@@ -39,13 +39,13 @@ final class TestStore: @unchecked Sendable {
     var chunkCount: Int { (try? store.chunks.count()) ?? -1 }
 
     var packFiles: [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: store.chunks.root)) ?? []).sorted()
+        ((try? FileManager.default.contentsOfDirectory(atPath: store.layout.packs)) ?? []).sorted()
     }
 
     /// Flips one byte in the middle of a chunk's stored frame.
     func flipByte(of id: ChunkID) throws {
         let location = try #require(try store.chunks.location(of: id))
-        let h = try FileHandle(forUpdating: URL(fileURLWithPath: store.chunks.path(ofPack: location.pack)))
+        let h = try FileHandle(forUpdating: URL(fileURLWithPath: store.layout.pack(location.pack)))
         let at = UInt64(location.offset) + UInt64(location.length / 2)
         try h.seek(toOffset: at)
         let byte = h.readData(ofLength: 1)[0]
@@ -57,6 +57,6 @@ final class TestStore: @unchecked Sendable {
     /// Cuts the chunk's pack inside the chunk's frame.
     func truncatePack(inside id: ChunkID) throws {
         let location = try #require(try store.chunks.location(of: id))
-        truncate(store.chunks.path(ofPack: location.pack), off_t(location.offset + 10))
+        truncate(store.layout.pack(location.pack), off_t(location.offset + 10))
     }
 }

@@ -89,7 +89,7 @@ struct PackCompactionTests {
         // At once (packs it holds open: the old, still intact, records), and after the reader's
         // check for unlinked packs is due (the old packs are gone: looked up again).
         for round in 0..<2 {
-            if round == 1 { Thread.sleep(forTimeInterval: Double(ChunkStore.unlinkCheckInterval.components.seconds) + 0.2) }
+            if round == 1 { Thread.sleep(forTimeInterval: Double(LocalPackStorage.unlinkCheckInterval.components.seconds) + 0.2) }
             for (id, location) in stale {
                 var frame = [UInt8](repeating: 0, count: location.length)
                 try frame.withUnsafeMutableBytes { try reader.chunks.readStored(at: location, id: id, into: $0.baseAddress!) }
@@ -121,7 +121,7 @@ struct PackCompactionTests {
 
         let report = try t.store.collectGarbage(maxUnused: 0)
         #expect(report.damagedPacks.contains { $0.hasPrefix("pack \(pack) kept:") && $0.contains(victim.hex) }, "\(report.damagedPacks)")
-        #expect(FileSystem.exists(t.store.chunks.path(ofPack: pack)), "the damaged pack was deleted")
+        #expect(FileSystem.exists(t.store.layout.pack(pack)), "the damaged pack was deleted")
         #expect(try t.store.chunks.location(of: victim)?.pack == pack)
         let problems = try t.store.verifyChunks().problems
         #expect(problems.contains { "\($0)".contains(victim.hex) }, "\(problems)")

@@ -99,7 +99,7 @@ struct BadInputTests {
         })
         let id = try #require(victim)
         let location = try #require(try store.chunks.location(of: id))
-        truncate(store.chunks.path(ofPack: location.pack), off_t(location.offset + 7))
+        truncate(store.layout.pack(location.pack), off_t(location.offset + 7))
         try expectFailure(["restore", "m", dir.file("o.img")], mentions: ["cut short", "machine m", "pack"])
         #expect(!FileManager.default.fileExists(atPath: dir.file("o.img")))
         let verify = try cli.run(["verify", "--chunks"])

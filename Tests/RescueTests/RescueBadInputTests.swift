@@ -117,7 +117,7 @@ struct RescueBadInputTests {
         let block = try #require((0..<p.blockCount).first { (try? reader.entry($0).isZero) == false })
         let id = try reader.entry(block)
         let location = try #require(try store.chunks.location(of: id))
-        let pack = try FileHandle(forUpdating: URL(fileURLWithPath: store.chunks.path(ofPack: location.pack)))
+        let pack = try FileHandle(forUpdating: URL(fileURLWithPath: store.layout.pack(location.pack)))
         try pack.seek(toOffset: UInt64(location.offset) + UInt64(location.length / 2))
         let byte = try #require(try pack.read(upToCount: 1))
         try pack.seek(toOffset: UInt64(location.offset) + UInt64(location.length / 2))
