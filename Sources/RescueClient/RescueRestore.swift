@@ -1,6 +1,7 @@
 import ChunkFormat
 import Crypto
 import Foundation
+import NIOPosix
 import RescueProtocol
 import Zstd
 
@@ -8,6 +9,10 @@ import Zstd
 /// distinct non-zero chunk exactly once, several batches in flight, each chunk checked against its
 /// SHA-256 after expanding it here and written to every block that holds it. Zero blocks are never
 /// sent: holes in a fresh file, BLKZEROOUT (or zeros) on a device. Resumable through `RescueJournal`.
+///
+/// Network waits run on Swift concurrency; everything that blocks (expanding and hashing chunks,
+/// `pwrite`, zeroing, `fsync`) runs on a thread pool of its own (`disk`), never on a cooperative
+/// thread, so a slow disk cannot stall the connection's reads.
 public final class RescueRestore: Sendable {
     public struct Options: Sendable {
         public var machine: String
@@ -56,6 +61,19 @@ public final class RescueRestore: Sendable {
     }
 
     public func run() async throws -> Report {
+        let disk = NIOThreadPool(numberOfThreads: max(2, options.inFlight))
+        disk.start()
+        do {
+            let report = try await run(disk: disk)
+            try? await disk.shutdownGracefully()
+            return report
+        } catch {
+            try? await disk.shutdownGracefully()
+            throw error
+        }
+    }
+
+    private func run(disk: NIOThreadPool) async throws -> Report {
         let started = Date()
         let index = try await connection.index(of: options.machine, point: options.point)
         let digest = SHA256.hash(data: index.encoded()).map { String(format: "%02x", $0) }.joined()
@@ -92,8 +110,10 @@ public final class RescueRestore: Sendable {
         }
         let zeroBlocks = index.blocks.reduce(0) { $0 + ($1 == 0 ? 1 : 0) }
         if !journal.zeroed {
-            try zeroFill(index, target)
-            try target.sync()
+            try await disk.runIfActive { [self] in
+                try zeroFill(index, target)
+                try target.sync()
+            }
             journal.zeroed = true
             try journal.save(journalPath)
         }
@@ -109,13 +129,17 @@ public final class RescueRestore: Sendable {
         let batches = Self.batches(pending, index: index, maxBytes: options.batchBytes)
         let receivedBefore = connection.received.value
         do {
-            try await fetchAndWrite(batches, index: index, users: users, target: target, journal: &journal, journalPath: journalPath)
+            try await fetchAndWrite(batches, index: index, users: users, target: target, disk: disk,
+                                    journal: &journal, journalPath: journalPath)
         } catch let error as RescueError {
-            try? target.sync()
-            try? journal.save(journalPath)
+            let checkpoint = journal
+            try? await disk.runIfActive {
+                try target.sync()
+                try checkpoint.save(journalPath)
+            }
             throw error.resumable ? RescueError(error.message + "; run the same command again to continue where it stopped", resumable: true) : error
         }
-        try target.sync()
+        try await disk.runIfActive { try target.sync() }
         RescueJournal.remove(journalPath)
         let received = connection.received.value - receivedBefore
         progress.finish(String(format: "restored %@ point %lld to %@: %d chunks (%@ received, %d zero blocks never sent) in %.1f s",
@@ -157,7 +181,7 @@ public final class RescueRestore: Sendable {
         return result
     }
 
-    private func fetchAndWrite(_ batches: [[Int]], index: RescueIndex, users: ChunkUsers, target: TargetDisk,
+    private func fetchAndWrite(_ batches: [[Int]], index: RescueIndex, users: ChunkUsers, target: TargetDisk, disk: NIOThreadPool,
                                journal: inout RescueJournal, journalPath: String) async throws {
         var lastCheckpoint = Date()
         var sinceCheckpoint: Int64 = 0
@@ -167,7 +191,7 @@ public final class RescueRestore: Sendable {
                 guard next < batches.count else { return }
                 let batch = batches[next]
                 next += 1
-                group.addTask { try await self.restore(batch, index: index, users: users, target: target) }
+                group.addTask { try await self.restore(batch, index: index, users: users, target: target, disk: disk) }
             }
             for _ in 0..<max(1, options.inFlight) { launch() }
             while let done = try await group.next() {
@@ -175,8 +199,11 @@ public final class RescueRestore: Sendable {
                 progress.update(writtenDelta: done.bytes, transferred: connection.received.value)
                 sinceCheckpoint += done.bytes
                 if Date().timeIntervalSince(lastCheckpoint) >= 5 || sinceCheckpoint >= options.checkpointBytes {
-                    try target.sync()
-                    try journal.save(journalPath)
+                    let checkpoint = journal
+                    try await disk.runIfActive {
+                        try target.sync()
+                        try checkpoint.save(journalPath)
+                    }
                     lastCheckpoint = Date()
                     sinceCheckpoint = 0
                 }
@@ -185,38 +212,58 @@ public final class RescueRestore: Sendable {
         }
     }
 
-    /// Fetches one batch (retrying a lost link a few times), verifies and writes each chunk.
-    private func restore(_ batch: [Int], index: RescueIndex, users: ChunkUsers, target: TargetDisk) async throws -> (chunks: [Int], bytes: Int64) {
-        let records = try await fetch(batch, index: index)
-        let decompressor = Decompressor()
-        var plain = [UInt8](repeating: 0, count: index.blockSize)
+    /// Fetches one batch (retrying a lost link a few times), verifies and writes each chunk. A chunk
+    /// that fails its hash is asked for again (the damage may have been in transit); if the
+    /// server's copy itself is bad, the restore stops and names it.
+    private func restore(_ batch: [Int], index: RescueIndex, users: ChunkUsers, target: TargetDisk,
+                         disk: NIOThreadPool) async throws -> (chunks: [Int], bytes: Int64) {
+        var pending = Array(zip(batch, try await fetch(batch, index: index)))
         var written: Int64 = 0
-        for (chunk, first) in zip(batch, records) {
-            let blocks = users.blocks(of: chunk)
-            let length = index.length(ofBlock: Int(blocks.first!))
-            var record = first
-            // A chunk that fails its hash is asked for again (the damage may have been in transit);
-            // if the server's copy itself is bad, the restore stops and names it.
-            for attempt in 0... {
-                guard record.id.elementsEqual(index.chunkID(chunk)) else {
-                    throw RescueError("the server sent chunk records out of order at \(place(chunk, index: index, users: users))", resumable: true)
-                }
-                guard record.status == .ok else {
-                    throw RescueError("the server cannot send \(place(chunk, index: index, users: users)): \(String(decoding: record.payload, as: UTF8.self))")
-                }
-                if expand(record.payload, into: &plain, length: length, id: index.chunkID(chunk), decompressor) { break }
+        for attempt in 0... {
+            let received = pending
+            let (bytes, failed) = try await disk.runIfActive { [self] in
+                try write(received, index: index, users: users, target: target)
+            }
+            written += bytes
+            guard !failed.isEmpty else { break }
+            for chunk in failed {
                 guard attempt < 2 else {
                     throw RescueError("\(place(chunk, index: index, users: users)) failed verification \(attempt + 1) times: the server's copy does not expand to content with its SHA-256; nothing of it was written")
                 }
                 progress.note("\(place(chunk, index: index, users: users)) failed verification; asking the server again")
-                record = try await fetch([chunk], index: index)[0]
+            }
+            pending = Array(zip(failed, try await fetch(failed, index: index)))
+        }
+        return (batch, written)
+    }
+
+    /// Expands and verifies each received chunk and writes it to every block that holds it (on a
+    /// `disk` thread); returns the bytes written and the chunks that failed verification.
+    private func write(_ received: [(chunk: Int, record: ChunkRecord)], index: RescueIndex, users: ChunkUsers,
+                       target: TargetDisk) throws -> (bytes: Int64, failed: [Int]) {
+        let decompressor = Decompressor()
+        var plain = [UInt8](repeating: 0, count: index.blockSize)
+        var written: Int64 = 0
+        var failed: [Int] = []
+        for (chunk, record) in received {
+            guard record.id.elementsEqual(index.chunkID(chunk)) else {
+                throw RescueError("the server sent chunk records out of order at \(place(chunk, index: index, users: users))", resumable: true)
+            }
+            guard record.status == .ok else {
+                throw RescueError("the server cannot send \(place(chunk, index: index, users: users)): \(String(decoding: record.payload, as: UTF8.self))")
+            }
+            let blocks = users.blocks(of: chunk)
+            let length = index.length(ofBlock: Int(blocks.first!))
+            guard expand(record.payload, into: &plain, length: length, id: index.chunkID(chunk), decompressor) else {
+                failed.append(chunk)
+                continue
             }
             for block in blocks {
                 try plain.withUnsafeBytes { try target.write(UnsafeRawBufferPointer(rebasing: $0[0..<length]), at: Int64(block) * Int64(index.blockSize)) }
                 written += Int64(length)
             }
         }
-        return (batch, written)
+        return (written, failed)
     }
 
     /// One request for `chunks`, retried with backoff while the link is down.
