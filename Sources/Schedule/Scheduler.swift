@@ -31,11 +31,15 @@ public final class Scheduler: Sendable {
     public let catchUp: CatchUpPolicy
     /// The longest `run(until:)` sleeps before looking at the schedules again.
     public let recheckInterval: TimeInterval
+    /// Where `runDue` and `run` make their store calls.
+    public let lane: any BlockingLane
     private let runner: Runner
 
     public init(store: any JobStore, clock: any SchedulerClock = SystemClock(), timeZone: TimeZone = .current,
-                catchUp: CatchUpPolicy = .default, recheckInterval: TimeInterval = 60, runner: @escaping Runner) {
+                catchUp: CatchUpPolicy = .default, recheckInterval: TimeInterval = 60, lane: any BlockingLane = InPlaceLane(),
+                runner: @escaping Runner) {
         self.store = store
+        self.lane = lane
         self.clock = clock
         self.timeZone = timeZone
         self.catchUp = catchUp
@@ -56,7 +60,8 @@ public final class Scheduler: Sendable {
     @discardableResult
     public func runDue(now: Date? = nil) async throws -> [JobRun] {
         let now = now ?? clock.now
-        let owed = try store.schedules().filter(\.enabled).compactMap { schedule in
+        let store = self.store
+        let owed = try await lane.run { try store.schedules() }.filter(\.enabled).compactMap { schedule in
             OwedSlots(schedule.cron, after: schedule.baseline, upTo: now, in: timeZone).map { Owed(schedule: schedule, slots: $0) }
         }
         // Machines in order of the earliest slot they run for (ties by name); build before verify.
@@ -81,14 +86,14 @@ public final class Scheduler: Sendable {
         guard catchUp.runs(late: late, period: period) else {
             let message = missed(slots.count, from: slots.first, through: slots.latest)
                 + "; more than \(Int(catchUp.maxLateness * 100))% of the period late, so it waits for its next slot"
-            let record = try store.claim(key, slot: slots.latest, now: now, outcome: .missed, message: message)
+            let record = try await claim(key, slot: slots.latest, now: now, outcome: .missed, message: message)
             return record.map { [$0] } ?? []
         }
         var records: [JobRun] = []
         if slots.count > 1 {
             let message = missed(slots.count - 1, from: slots.first, through: nil)
                 + "; caught up once with the run due at \(format(slots.latest))"
-            if let record = try store.claim(key, slot: slots.first, now: now, outcome: .missed, message: message) {
+            if let record = try await claim(key, slot: slots.first, now: now, outcome: .missed, message: message) {
                 records.append(record)
             }
         }
@@ -98,7 +103,7 @@ public final class Scheduler: Sendable {
 
     /// Claims the job's slot, runs it and records how it ended; nil if the slot was already claimed.
     private func start(_ job: DueJob) async throws -> JobRun? {
-        guard let run = try store.claim(job.key, slot: job.scheduledFor, now: clock.now, outcome: .running, message: nil) else {
+        guard let run = try await claim(job.key, slot: job.scheduledFor, now: clock.now, outcome: .running, message: nil) else {
             return nil
         }
         let outcome: JobOutcome, message: String?
@@ -106,13 +111,23 @@ public final class Scheduler: Sendable {
             message = try await runner(job)
             outcome = .succeeded
         } catch is CancellationError {
-            _ = try store.finish(run, at: clock.now, outcome: .interrupted, message: "cancelled: the scheduler is stopping")
+            _ = try await finish(run, outcome: .interrupted, message: "cancelled: the scheduler is stopping")
             throw CancellationError()
         } catch {
             outcome = .failed
             message = "\(error)"
         }
-        return try store.finish(run, at: clock.now, outcome: outcome, message: message)
+        return try await finish(run, outcome: outcome, message: message)
+    }
+
+    private func claim(_ key: JobKey, slot: Date, now: Date, outcome: JobOutcome, message: String?) async throws -> JobRun? {
+        let store = self.store
+        return try await lane.run { try store.claim(key, slot: slot, now: now, outcome: outcome, message: message) }
+    }
+
+    private func finish(_ run: JobRun, outcome: JobOutcome, message: String?) async throws -> JobRun {
+        let store = self.store, end = clock.now
+        return try await lane.run { try store.finish(run, at: end, outcome: outcome, message: message) }
     }
 
     /// Every schedule with its next run after `now` (default: the clock's time) and its last run.
@@ -134,14 +149,15 @@ public final class Scheduler: Sendable {
     /// slot (at most `recheckInterval`), until `deadline` passes or the task is cancelled, when it
     /// returns normally. Store failures are thrown.
     public func run(until deadline: Date? = nil) async throws {
-        try store.markInterrupted(now: clock.now)
+        let store = self.store, now = clock.now
+        _ = try await lane.run { try store.markInterrupted(now: now) }
         do {
             while !Task.isCancelled {
                 let now = clock.now
                 if let deadline, now >= deadline { return }
                 try await runDue(now: now)
                 var wake = clock.now.addingTimeInterval(recheckInterval)
-                if let next = try nextDue() { wake = min(wake, next) }
+                if let next = try await lane.run({ [self] in try nextDue() }) { wake = min(wake, next) }
                 if let deadline { wake = min(wake, deadline) }
                 if wake > clock.now { try await clock.sleep(until: wake) }
             }

@@ -48,8 +48,10 @@ public struct UnderstudyServer: Sendable {
         defer { withExtendedLifetime(lock) {} }
         let jobs = JobRunner(store: store)
         defer { jobs.shutdown() }
+        let catalog = ThreadLane()
+        defer { catalog.shutdown() }
         var services = [ServiceGroupConfiguration.ServiceConfiguration(
-            service: SchedulerService(scheduler: Scheduler(store: schedules, runner: jobs.run), duration: options.duration,
+            service: SchedulerService(scheduler: Scheduler(store: schedules, lane: catalog, runner: jobs.run), duration: options.duration,
                                       started: { [options, path = store.path] in options.note("scheduler running for \(path)") }),
             successTerminationBehavior: .gracefullyShutdownGroup, serviceName: "scheduler")]
         if let chunkServer, let listen = options.listen {
