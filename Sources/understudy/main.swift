@@ -18,7 +18,7 @@ do {
     try await parseAndRun()
 } catch let error as UnderstudyError {
     Output.error(error.description)
-    exit(error.code == .invalidArgument ? 2 : 1)
+    exit(ExitStatus.code(for: error) { _ in false })
 } catch let code as ExitCode {
     exit(code.rawValue)
 } catch {
@@ -27,5 +27,5 @@ do {
     let code = Understudy.exitCode(for: error)
     if code == .success { Understudy.exit(withError: error) }
     FileHandle.standardError.write(Data((Understudy.fullMessage(for: error) + "\n").utf8))
-    exit(code == .validationFailure ? 2 : 1)
+    exit(ExitStatus.code(for: error) { _ in code == .validationFailure })
 }
