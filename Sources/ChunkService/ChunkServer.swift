@@ -105,15 +105,20 @@ public struct ChunkServer: Sendable {
     private func serverBuilder(gate: ConnectionGate) throws -> HTTPServerBuilder {
         let limits = ConnectionGuard.Limits(headerTimeout: Self.time(options.headerTimeout), bodyTimeout: Self.time(options.bodyTimeout),
                                             idleTimeout: Self.time(options.idleTimeout))
-        let http = HTTPServerBuilder.http1(configuration: .init(additionalChannelHandlers: [ConnectionGuard(limits: limits, gate: gate)]))
-        guard let certificate = options.certificate, let key = options.key else { return http }
+        let http = HTTP1Channel.Configuration(additionalChannelHandlers: [ConnectionGuard(limits: limits, gate: gate)])
+        guard let certificate = options.certificate, let key = options.key else {
+            return HTTPServerBuilder { responder in LoopAffineChannel(base: HTTP1Channel(responder: responder, configuration: http)) }
+        }
+        let tls: TLSConfiguration
         do {
             let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
             let privateKey = try NIOSSLPrivateKey(file: key, format: .pem)
-            let tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(privateKey))
-            return try .tls(http, tlsConfiguration: tls)
+            tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(privateKey))
         } catch {
             throw UnderstudyError(.invalidArgument, "cannot load TLS certificate \(certificate) and key \(key): \(error)")
+        }
+        return HTTPServerBuilder { responder in
+            LoopAffineChannel(base: try TLSChannel(HTTP1Channel(responder: responder, configuration: http), tlsConfiguration: tls))
         }
     }
 
