@@ -154,7 +154,10 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["Core", "ChunkFormat", "BlockStore", "TestSupport"], swiftSettings: upcoming),
         .testTarget(
             name: "RescueTests",
-            dependencies: ["Core", "ChunkFormat", "BlockStore", "ChunkService", "RescueClient", "RescueProtocol", "TestSupport"],
+            dependencies: [
+                "Core", "ChunkFormat", "BlockStore", "ChunkService", "RescueClient", "RescueProtocol", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: upcoming
         ),
     ]
