@@ -1,5 +1,4 @@
 import BlockStore
-import NIOPosix
 import Schedule
 import Standby
 
@@ -8,16 +7,15 @@ import Standby
 /// of Swift's few cooperative threads or an event loop. One thread: jobs run one after another.
 final class JobRunner: Sendable {
     private let store: Store
-    private let pool = NIOThreadPool(numberOfThreads: 1)
+    private let thread = ThreadLane()
 
     init(store: Store) {
         self.store = store
-        pool.start()
     }
 
     func run(_ job: DueJob) async throws -> String? {
         let store = self.store
-        return try await pool.runIfActive {
+        return try await thread.run {
             let builder = try StandbyBuilder(store: store)
             switch job.key.kind {
             case .build:
@@ -36,6 +34,6 @@ final class JobRunner: Sendable {
     }
 
     func shutdown() {
-        pool.shutdownGracefully { _ in }
+        thread.shutdown()
     }
 }
