@@ -14,7 +14,7 @@ public final class TokenStore: Sendable {
         public var lastUsed: Date?
     }
 
-    private let db: DatabasePool
+    private let db: ModuleDatabase
     /// When this process last recorded each token's use.
     private let recorded = Mutex<[String: Double]>([:])
     let path: String
@@ -42,7 +42,7 @@ public final class TokenStore: Sendable {
         }
         var random = SystemRandomNumberGenerator()
         let secret = Self.prefix + (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &random)) }.joined()
-        try write { db in
+        try db.write { db in
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM token WHERE name = ?", arguments: [name]) == true {
                 throw UnderstudyError(.alreadyExists, "a token named '\(name)' exists; revoke it first or pick another name")
             }
@@ -53,7 +53,7 @@ public final class TokenStore: Sendable {
     }
 
     public func list() throws -> [Token] {
-        try read { db in
+        try db.read { db in
             try Row.fetchAll(db, sql: "SELECT name, created, lastUsed FROM token ORDER BY name").map { row in
                 Token(name: row["name"], created: Date(timeIntervalSince1970: row["created"]),
                       lastUsed: (row["lastUsed"] as Double?).map(Date.init(timeIntervalSince1970:)))
@@ -62,7 +62,7 @@ public final class TokenStore: Sendable {
     }
 
     public func revoke(name: String) throws {
-        let removed = try write { db in
+        let removed = try db.write { db in
             try db.execute(sql: "DELETE FROM token WHERE name = ?", arguments: [name])
             return db.changesCount
         }
@@ -77,7 +77,7 @@ public final class TokenStore: Sendable {
         guard secret.hasPrefix(Self.prefix) else { return nil }
         let digest = Self.digest(secret)
         let now = Date().timeIntervalSince1970
-        guard let row = try read({ db in
+        guard let row = try db.read({ db in
             try Row.fetchOne(db, sql: "SELECT name, lastUsed FROM token WHERE digest = ?", arguments: [digest])
         }) else { return nil }
         let name: String = row["name"]
@@ -92,22 +92,10 @@ public final class TokenStore: Sendable {
 
     /// Records that a token was used now (best effort: a busy catalog only delays it).
     public func recordUse(_ name: String) {
-        try? write { db in try db.execute(sql: "UPDATE token SET lastUsed = ? WHERE name = ?", arguments: [Date().timeIntervalSince1970, name]) }
+        try? db.write { db in try db.execute(sql: "UPDATE token SET lastUsed = ? WHERE name = ?", arguments: [Date().timeIntervalSince1970, name]) }
     }
 
     static func digest(_ secret: String) -> String {
         SHA256.hash(data: Data(secret.utf8)).map { String(format: "%02x", $0) }.joined()
-    }
-
-    private func read<T>(_ body: (Database) throws -> T) throws -> T {
-        do { return try db.read(body) } catch let error as UnderstudyError { throw error } catch {
-            throw UnderstudyError(.io, "catalog \(path): \(error)", at: .init(path: path))
-        }
-    }
-
-    private func write<T>(_ body: (Database) throws -> T) throws -> T {
-        do { return try db.write(body) } catch let error as UnderstudyError { throw error } catch {
-            throw UnderstudyError(.io, "catalog \(path): \(error)", at: .init(path: path))
-        }
     }
 }

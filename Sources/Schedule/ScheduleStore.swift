@@ -17,7 +17,7 @@ import Core
 /// and retires the row; a version above 1 there was written by a newer Understudy and is refused.
 public final class ScheduleStore: JobStore {
     public let path: String
-    private let db: DatabasePool
+    private let db: ModuleDatabase
     static let known: Set<String> = ["schedule-v1"]
 
     /// Opens (and creates or upgrades the tables in) the SQLite database at `path`.
@@ -76,14 +76,14 @@ public final class ScheduleStore: JobStore {
     // MARK: schedules
 
     public func schedules() throws -> [JobSchedule] {
-        try read { db in
+        try db.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM schedule ORDER BY machine, kind").map(schedule)
         }
     }
 
     @discardableResult
     public func setSchedule(_ key: JobKey, cron: CronExpression, enabled: Bool, now: Date) throws -> JobSchedule {
-        try write { db in
+        try db.write { db in
             let old = try Row.fetchOne(db, sql: "SELECT * FROM schedule WHERE machine = ? AND kind = ?",
                                        arguments: [key.machine, key.kind.rawValue])
             let keepSince = old.map { $0["cron"] as String == cron.source && $0["enabled"] as Bool == enabled } ?? false
@@ -99,7 +99,7 @@ public final class ScheduleStore: JobStore {
 
     @discardableResult
     public func removeSchedule(_ key: JobKey) throws -> Bool {
-        try write { db in
+        try db.write { db in
             try db.execute(sql: "DELETE FROM schedule WHERE machine = ? AND kind = ?", arguments: [key.machine, key.kind.rawValue])
             return db.changesCount > 0
         }
@@ -127,7 +127,7 @@ public final class ScheduleStore: JobStore {
     // MARK: runs
 
     public func claim(_ key: JobKey, slot: Date, now: Date, outcome: JobOutcome, message: String?) throws -> JobRun? {
-        try write { db in
+        try db.write { db in
             try db.execute(sql: """
                 UPDATE schedule SET last_fired = ?
                 WHERE machine = ? AND kind = ? AND (last_fired IS NULL OR last_fired < ?)
@@ -150,7 +150,7 @@ public final class ScheduleStore: JobStore {
         done.finished = end
         done.outcome = outcome
         done.message = message
-        try write { db in
+        try db.write { db in
             try db.execute(sql: "UPDATE job_run SET finished = ?, outcome = ?, message = ?, seconds = ? WHERE id = ?",
                            arguments: [end.timeIntervalSince1970, outcome.rawValue, message, done.seconds, run.id])
         }
@@ -158,7 +158,7 @@ public final class ScheduleStore: JobStore {
     }
 
     public func runs(machine: String?, limit: Int) throws -> [JobRun] {
-        try read { db in
+        try db.read { db in
             if let machine {
                 return try Row.fetchAll(db, sql: "SELECT * FROM job_run WHERE machine = ? ORDER BY id DESC LIMIT ?",
                                         arguments: [machine, limit]).map(run)
@@ -168,7 +168,7 @@ public final class ScheduleStore: JobStore {
     }
 
     public func lastRun(_ key: JobKey) throws -> JobRun? {
-        try read { db in
+        try db.read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM job_run WHERE machine = ? AND kind = ? ORDER BY id DESC LIMIT 1",
                              arguments: [key.machine, key.kind.rawValue]).map(run)
         }
@@ -176,7 +176,7 @@ public final class ScheduleStore: JobStore {
 
     @discardableResult
     public func markInterrupted(now: Date) throws -> [JobRun] {
-        try write { db in
+        try db.write { db in
             let stale = try Row.fetchAll(db, sql: "SELECT * FROM job_run WHERE outcome = 'running' ORDER BY id").map(run)
             let message = "the scheduler stopped while this job ran; it is not retried"
             try db.execute(sql: """
@@ -199,33 +199,5 @@ public final class ScheduleStore: JobStore {
                       started: Date(timeIntervalSince1970: row["started"]),
                       finished: (row["finished"] as Double?).map(Date.init(timeIntervalSince1970:)),
                       outcome: outcome, message: row["message"])
-    }
-
-    // MARK: errors
-
-    private func read<T>(_ body: (Database) throws -> T) throws -> T {
-        do { return try db.read(body) } catch let error as UnderstudyError { throw error } catch { throw Self.map(error, path: path) }
-    }
-
-    private func write<T>(_ body: (Database) throws -> T) throws -> T {
-        do { return try db.write(body) } catch let error as UnderstudyError { throw error } catch { throw Self.map(error, path: path) }
-    }
-
-    /// SQLite failures as store errors, classified as `Catalog` classifies them.
-    static func map(_ error: any Error, path: String) -> UnderstudyError {
-        guard let db = error as? DatabaseError else {
-            return UnderstudyError(.io, "schedule tables in \(path): \(error)", at: .init(path: path))
-        }
-        let detail = db.message ?? "\(db.resultCode)"
-        switch db.resultCode {
-        case .SQLITE_CORRUPT, .SQLITE_NOTADB:
-            return UnderstudyError(.corruptCatalog, "catalog \(path) is damaged (\(detail))", at: .init(path: path))
-        case .SQLITE_FULL:
-            return UnderstudyError(.noSpace, "catalog \(path): file system full", at: .init(path: path))
-        case .SQLITE_BUSY, .SQLITE_LOCKED:
-            return UnderstudyError(.locked, "catalog \(path) is busy: another process holds it too long", at: .init(path: path))
-        default:
-            return UnderstudyError(.io, "catalog \(path): \(detail)", at: .init(path: path))
-        }
     }
 }

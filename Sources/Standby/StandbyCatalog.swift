@@ -35,7 +35,7 @@ public struct BootTest: Codable, Sendable, Equatable {
 /// The standby tables of the store's catalog (hardware profiles, standbys, boot tests), in the
 /// same SQLite file under their own migrations (`standby-v1`, ...).
 public final class StandbyCatalog: Sendable {
-    private let db: DatabasePool
+    private let db: ModuleDatabase
     public let path: String
     static let known: Set<String> = ["standby-v1"]
 
